@@ -1,0 +1,82 @@
+"""kinetics: the Kinetics action-recognition corpus, from YouTube ids to a training set, and I3D.
+
+The public API is re-exported here lazily, so ``import kinetics`` is instant and does not pull in
+torch, yt-dlp or PyAV until the piece that needs them is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+#: public name -> module that defines it
+_EXPORTS = {
+    # manifests
+    "Manifest": "kinetics.manifests.readers",
+    "ManifestRow": "kinetics.manifests.schema",
+    "pull_manifest": "kinetics.manifests.sources",
+    "import_manifest": "kinetics.manifests.sources",
+    "load_manifest": "kinetics.manifests.sources",
+    # corpus
+    "CorpusIndex": "kinetics.corpus.index",
+    "ClipRecord": "kinetics.corpus.index",
+    "FlowRecord": "kinetics.corpus.index",
+    "CorpusLayout": "kinetics.corpus.layout",
+    "Reason": "kinetics.corpus.reasons",
+    "audit": "kinetics.corpus.audit",
+    "AuditOptions": "kinetics.corpus.audit",
+    "AuditReport": "kinetics.corpus.audit",
+    "corpus_status": "kinetics.corpus.status",
+    "write_fingerprint": "kinetics.corpus.fingerprint",
+    "compare_fingerprint": "kinetics.corpus.fingerprint",
+    "doctor": "kinetics.doctor",
+    # download
+    "download": "kinetics.download.run",
+    "DownloadOptions": "kinetics.download.run",
+    "DownloadSummary": "kinetics.download.run",
+    "select_clips": "kinetics.download.select",
+    "Selection": "kinetics.download.select",
+    # data
+    "KineticsDataset": "kinetics.data.dataset",
+    "UCF101Dataset": "kinetics.data.video_folders",
+    "HMDB51Dataset": "kinetics.data.video_folders",
+    "prepare_dataset": "kinetics.data.prepare",
+    # flow
+    "compute_flow": "kinetics.flow.methods",
+    "extract_flow": "kinetics.flow.run",
+    "FlowOptions": "kinetics.flow.run",
+    # models
+    "I3D": "kinetics.models.i3d",
+    "TwoStreamI3D": "kinetics.models.i3d",
+    "InceptionV1": "kinetics.models.inception2d",
+    # training
+    "train": "kinetics.training.train",
+    "TrainConfig": "kinetics.training.config",
+    "evaluate": "kinetics.training.evaluate",
+    "transfer": "kinetics.training.transfer",
+    "extract_features": "kinetics.training.features",
+    # execution
+    "make_executor": "kinetics.executors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kinetics' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for editors and type checkers only
+    from kinetics.corpus.index import ClipRecord, CorpusIndex, FlowRecord  # noqa: F401
+    from kinetics.manifests.readers import Manifest  # noqa: F401

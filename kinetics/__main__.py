@@ -1,0 +1,5 @@
+import sys
+
+from kinetics.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,49 @@
+"""The executor interface shared by the local pool and Ray."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one task needs: download tasks are network-bound, flow tasks CPU- or GPU-bound."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[Item, Result]):
+    """What became of one item: its result, or the error that escaped the task (worker died...)."""
+
+    item: Item
+    result: Result | None = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Executor(Protocol):
+    jobs: int
+
+    def map_unordered(
+        self,
+        fn: Callable[[Item], Result],
+        items: Iterable[Item],
+        *,
+        setup: Callable[[], Any] | None = None,
+    ) -> Iterator[Outcome[Item, Result]]:
+        """Run ``fn`` on every item, yielding outcomes as they finish. ``setup`` runs once per worker."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Executor": ...
+
+    def __exit__(self, *exc) -> None: ...

@@ -1,0 +1,1 @@
+"""Registry of official sources (data files read by kinetics.manifests.sources and friends)."""
