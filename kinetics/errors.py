@@ -48,5 +48,9 @@ class ChecksumError(KineticsError):
     """A downloaded file does not match the checksum the registry expects."""
 
 
+class CheckpointError(KineticsError):
+    """A model checkpoint cannot be fetched, read, or does not fit the model (names every bad key)."""
+
+
 class MissingDependencyError(KineticsError):
     """An optional component was asked for but is not installed; the message says what to install."""

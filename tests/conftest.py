@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# Spawned workers (executors, DataLoader) unpickle test functions by module name: make
+# "tests.<dir>.<module>" importable in them (pytest runs with --import-mode=importlib).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loopback import LoopbackServer  # noqa: E402
 from media import make_clip  # noqa: E402

@@ -9,16 +9,20 @@ scripted misbehaviour chosen by the first path segment:
     /hang/<seconds>/<path>         sends headers, then stalls <seconds> before closing with no body
     /truncate/<fraction>/<path>    announces the full length, sends only <fraction> of it, closes
 
-Every request is logged (method, path, status, Range header, bytes sent) for assertions.
+Every request is logged (method, path, status, Range header, bytes sent, time) for assertions.
+``rewrites`` maps a request path to the path it is served as (``{"/v/<id>": "/flaky/429/1/<id>.mp4"}``),
+so one URL template can reach every endpoint; ``send_buffer_bytes`` shrinks the socket send buffer
+so that ``bytes_sent`` measures what the client read rather than what the kernel buffered.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -31,11 +35,14 @@ class LoggedRequest:
     status: int
     range: str | None
     bytes_sent: int
+    at: float = field(default_factory=time.time)  # when the response ended
 
 
 class LoopbackServer:
-    def __init__(self, directory: str | os.PathLike):
+    def __init__(self, directory: str | os.PathLike, *, send_buffer_bytes: int | None = None):
         self.directory = Path(directory)
+        self.rewrites: dict[str, str] = {}
+        self.send_buffer_bytes = send_buffer_bytes
         self.requests: list[LoggedRequest] = []
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -93,6 +100,11 @@ def _make_handler(server: LoopbackServer):
         def log_message(self, *args) -> None:  # keep test output clean
             pass
 
+        def setup(self) -> None:
+            super().setup()
+            if server.send_buffer_bytes:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, server.send_buffer_bytes)
+
         def do_HEAD(self) -> None:
             self._dispatch(head=True)
 
@@ -101,6 +113,7 @@ def _make_handler(server: LoopbackServer):
 
         def _dispatch(self, head: bool) -> None:
             path = unquote(urlsplit(self.path).path)
+            path = server.rewrites.get(path, path)
             parts = path.lstrip("/").split("/")
             try:
                 kind = parts[0]

@@ -16,6 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from kinetics.errors import CorpusError
 
@@ -115,6 +116,27 @@ def fsync_dir(directory: Path) -> None:
 
 def is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+_TEMP_OWNER = re.compile(r"^\.(?P<final>.+)\.[0-9a-f]{12}(?:\.part)+$")
+
+
+def remove_stale_temps(finals: Iterable[Path]) -> int:
+    """Delete the temporary siblings (``temp_path``, and a tool's ``.part`` of one) that a killed
+    writer left for these final paths; one directory listing each, other files untouched."""
+    by_dir: dict[Path, set[str]] = {}
+    for final in finals:
+        by_dir.setdefault(final.parent, set()).add(final.name)
+    removed = 0
+    for directory, names in by_dir.items():
+        if not directory.is_dir():
+            continue
+        for entry in os.scandir(directory):
+            owner = _TEMP_OWNER.match(entry.name) if is_temp_name(entry.name) else None
+            if owner and owner.group("final") in names:
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _check_clip_id(clip_id: str) -> None:

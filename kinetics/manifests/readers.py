@@ -10,6 +10,7 @@ turns any problem into a ManifestError.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import math
@@ -20,9 +21,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kinetics.errors import ManifestError
+from kinetics.manifests.fastcsv import read_clean_csv
 from kinetics.manifests.schema import MANIFEST_SCHEMA, clip_id_for, normalise_split, row_problem
 
 REQUIRED_COLUMNS = ("youtube_id", "time_start", "time_end")
@@ -85,8 +88,11 @@ class Manifest:
         try:
             with open(path, "rb") as handle:
                 head = handle.read(4)
-        except OSError as err:
-            raise ManifestError(f"cannot read manifest: {err.strerror}", file=path) from err
+            if head[:2] == GZIP_MAGIC:  # .json.gz / .csv.gz: look at what is inside
+                with gzip.open(path, "rb") as handle:
+                    head = handle.read(64).lstrip(b"\xef\xbb\xbf")[:4]
+        except (OSError, EOFError) as err:
+            raise ManifestError(f"cannot read manifest: {getattr(err, 'strerror', None) or err}", file=path) from err
         if head == b"PAR1":
             return cls.from_parquet(path, **options)
         if head.lstrip()[:1] in (b"{", b"["):
@@ -97,21 +103,34 @@ class Manifest:
     def from_csv(cls, path: str | os.PathLike, **options) -> "Manifest":
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as err:
+            data = _read_bytes(path)
+            text = data.decode("utf-8-sig")
+        except (OSError, EOFError, UnicodeDecodeError) as err:
             raise ManifestError(f"cannot read CSV: {err}", file=path) from err
+        fast = read_clean_csv(data, version=options.get("version"), split=options.get("split"), classes=options.get("classes"))
+        if fast is not None:  # a problem-free file, read in one vectorised pass
+            table, duplicates, class_list = fast
+            report = ImportReport(str(path), rows_read=table.num_rows + duplicates, rows_kept=table.num_rows, duplicates=duplicates)
+            return cls(table, report, class_list)
         return cls._build(_csv_rows(io.StringIO(text, newline=""), str(path)), str(path), **options)
 
     @classmethod
     def from_json(cls, path: str | os.PathLike, **options) -> "Manifest":
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError) as err:
+            data = json.loads(_read_text(path))
+        except (OSError, EOFError, UnicodeDecodeError) as err:
             raise ManifestError(f"cannot read JSON: {err}", file=path) from err
         except json.JSONDecodeError as err:
             raise ManifestError(f"invalid JSON: {err.msg}", file=path, line=err.lineno) from err
         if isinstance(data, dict) and data.get("kind") == FINGERPRINT_KIND:
+            from kinetics.corpus.fingerprint import Fingerprint
+
+            Fingerprint.from_file(path)  # refuses a fingerprint whose content does not match its hash
+            if data.get("version"):
+                options.setdefault("version", data["version"])
+            if data.get("classes"):
+                options.setdefault("classes", list(data["classes"]))
             return cls._build(_fingerprint_rows(data, str(path)), str(path), **options)
         if not isinstance(data, dict):
             raise ManifestError("expected an object {youtube_id: {annotations, subset, ...}}", file=path)
@@ -195,6 +214,17 @@ class Manifest:
         )
         return cls(table, report, class_list)
 
+    def with_classes(self, classes: list[str]) -> "Manifest":
+        """The same rows with label_index recomputed against ``classes`` (e.g. a version's full list)."""
+        labels = self.table.column("label")
+        unknown = sorted(set(labels.drop_null().unique().to_pylist()) - set(classes))
+        if unknown:
+            raise ManifestError(f"labels not in the class list: {unknown[:5]}{' ...' if len(unknown) > 5 else ''}", file=self.report.source)
+        index = pc.fill_null(pc.index_in(labels, value_set=pa.array(list(classes), pa.string())), -1).cast(pa.int32())
+        position = self.table.schema.get_field_index("label_index")
+        table = self.table.set_column(position, MANIFEST_SCHEMA.field("label_index"), index)
+        return Manifest(table, self.report, list(classes))
+
     # -- views ---------------------------------------------------------------------------------
     def __len__(self) -> int:
         return self.table.num_rows
@@ -227,6 +257,17 @@ class Manifest:
 
 
 FINGERPRINT_KIND = "kinetics-fingerprint"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A file's contents, transparently gunzipped (published fingerprints are .json.gz)."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
+
+
+def _read_text(path: Path) -> str:
+    return _read_bytes(path).decode("utf-8-sig")
 
 
 # -- row sources ----------------------------------------------------------------------------------
@@ -299,9 +340,11 @@ def _fingerprint_rows(data: dict, source: str) -> Iterator[_RawRow]:
             clip_id, label = (clip, None) if isinstance(clip, str) else (clip.get("clip_id"), clip.get("label"))
             try:
                 youtube_id, start, end = parse_clip_id(clip_id)
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, TypeError):
                 yield _RawRow(None, str(clip_id), "", "", None, f"__bad__:splits.{split}[{i}]: not a clip id")
                 continue
+            if isinstance(clip, dict) and "time_start" in clip:  # exact times, written when not whole seconds
+                start, end = clip["time_start"], clip["time_end"]
             yield _RawRow(None, youtube_id, start, end, label, split)
 
 

@@ -1,0 +1,193 @@
+"""Loader throughput: clips per second of 64-frame, 224x224 training items, against same-run baselines.
+
+A corpus of ``--clips`` copies of one 10 s 456x256 H.264 clip, encoded as the downloader does
+(libx264 veryfast, CRF 23, a keyframe every 0.5 s; real footage: DeepMind's cricket sample, scaled
+and looped; ``--clip`` to use your own). The Dataset's items are drawn first (train sampling,
+random crop and flip, seed 0); every baseline then reads *the same windows*:
+
+* decode-only: PyAV seeks to the keyframe before the window and decodes to its last frame, with
+  no conversion at all: the physical limit of this machine for these frames;
+* naive PyAV: the same decode plus ``to_ndarray(format="rgb24")`` per frame, crop, [-1, 1] floats;
+* torchcodec: ``get_frames_in_range`` of the window (uint8 RGB; then the same crop and scaling),
+  when torchcodec loads (it needs FFmpeg's shared libraries from the system);
+* the Dataset: ``dataset[i]`` in this process, then a DataLoader with 0, 1 and 2 workers
+  (batch 4), steady state (the first batch, i.e. worker start-up, is not timed).
+
+Run::
+
+    python benchmarks/data_throughput.py [--clips 8] [--items 24] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kinetics.corpus.index import ClipRecord, CorpusIndex
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.data.dataset import KineticsDataset
+from kinetics.data.decoding import torchcodec_decoder
+from kinetics.data.timebase import stored_indices
+from kinetics.data.transforms import crop, to_unit_range
+from kinetics.errors import MissingDependencyError
+from kinetics.ffmpeg import run_ffmpeg
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples" / "v_CricketShot_g04_c01_rgb.gif"
+FPS, SECONDS, WIDTH, HEIGHT = 25, 10, 456, 256
+
+
+def make_clip(path: Path) -> Path:
+    if SAMPLE.is_file():
+        source = ["-stream_loop", "-1", "-i", str(SAMPLE)]
+    else:  # no shared data: a synthetic pattern (decodes faster than real footage)
+        source = ["-f", "lavfi", "-i", f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}"]
+    run_ffmpeg(["-y", *source, "-t", str(SECONDS), "-vf", f"scale={WIDTH}:{HEIGHT},fps={FPS}", "-c:v", "libx264",
+                "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-force_key_frames", "expr:gte(t,n_forced*0.5)",
+                "-movflags", "+faststart", "-an", str(path)])
+    return path
+
+
+def make_corpus(root: Path, clip: Path, count: int) -> None:
+    import av
+
+    with av.open(str(clip)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    layout, records = CorpusLayout(root), []
+    for i in range(count):
+        clip_id = f"bench{i:06d}_000000_000010"
+        rel = layout.clip_relpath("train", "cricket shot", clip_id)
+        layout.resolve(rel).parent.mkdir(parents=True, exist_ok=True)
+        layout.resolve(rel).write_bytes(clip.read_bytes())
+        records.append(ClipRecord(clip_id=clip_id, youtube_id=clip_id[:11], time_start=0.0, time_end=10.0, split="train",
+                                  status="ok", label="cricket shot", label_index=0, path=rel, fps=float(FPS),
+                                  frames=frames, width=WIDTH, height=HEIGHT, duration=frames / FPS))
+    CorpusIndex(root).record_clips(records)
+
+
+def timed(fn, items) -> tuple[float, float]:
+    """(wall, CPU) seconds per item; CPU time is less disturbed by other users of the machine."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for item in items:
+        fn(item)
+    return (time.perf_counter() - wall) / len(items), (time.process_time() - cpu) / len(items)
+
+
+def decode_only(path: Path, stored: np.ndarray, threads: int) -> int:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO" if threads != 1 else "SLICE"
+        stream.codec_context.thread_count = threads
+        ticks = float(stream.average_rate * stream.time_base)
+        container.seek(int(stored[0] / ticks), stream=stream, backward=True)
+        decoded = 0
+        for frame in container.decode(stream):
+            decoded += 1
+            if round(frame.pts * ticks) >= stored[-1]:
+                break
+    return decoded
+
+
+def naive_pyav(path: Path, stored: np.ndarray, box, threads: int) -> torch.Tensor:
+    import av
+
+    wanted, frames = set(stored.tolist()), {}
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = threads
+        ticks = float(stream.average_rate * stream.time_base)
+        container.seek(int(stored[0] / ticks), stream=stream, backward=True)
+        for frame in container.decode(stream):
+            index = round(frame.pts * ticks)
+            if index in wanted:
+                frames[index] = torch.from_numpy(frame.to_ndarray(format="rgb24"))
+            if index >= stored[-1]:
+                break
+    video = torch.stack([frames[i] for i in stored.tolist()]).permute(3, 0, 1, 2)
+    return to_unit_range(crop(video, box)).contiguous()
+
+
+def torchcodec_window(path: Path, stored: np.ndarray, box) -> torch.Tensor:
+    decoder = torchcodec_decoder()(str(path), seek_mode="approximate")
+    batch = decoder.get_frames_in_range(int(stored[0]), int(stored[-1]) + 1).data  # [T, 3, H, W] uint8
+    return to_unit_range(crop(batch.permute(1, 0, 2, 3), box)).contiguous()
+
+
+def loader_rate(dataset, workers: int, items: int, batch_size: int = 4) -> float:
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers,
+                                         sampler=[i % len(dataset) for i in range(items + batch_size)])
+    iterator = iter(loader)
+    next(iterator)  # start-up and the first batch are not timed
+    start = time.perf_counter()
+    count = sum(batch["rgb"].shape[0] for batch in iterator)
+    return count / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=8)
+    parser.add_argument("--items", type=int, default=24)
+    parser.add_argument("--threads", type=int, default=1, help="decoder threads per item (0: FFmpeg decides)")
+    parser.add_argument("--clip", type=Path, default=None, help="a video to use instead of the generated one")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "corpus"
+        clip = args.clip or make_clip(Path(scratch) / "clip.mp4")
+        make_corpus(root, clip, args.clips)
+        dataset = KineticsDataset(root, "train", threads=args.threads)
+        items = [i % len(dataset) for i in range(args.items)]
+        dataset[0]  # warm the page cache and the libraries
+        samples = []  # only what the baselines need: keeping 24 items alive would cost 900 MB
+
+        def load(i: int) -> None:
+            sample = dataset[i]
+            samples.append({"index": sample["index"], "start_seconds": sample["start_seconds"], "shape": tuple(sample["rgb"].shape)})
+
+        per_item = timed(load, items)
+
+        windows = []
+        for sample in samples:
+            record = dataset.records[sample["index"]]
+            start = round(sample["start_seconds"] * FPS)
+            stored = stored_indices(np.arange(start, start + 64), record.fps, FPS, record.frames)
+            windows.append((dataset.resolve(record.path), stored))
+        decoded = [decode_only(path, stored, args.threads) for path, stored in windows[:2]]
+        floor = timed(lambda w: decode_only(w[0], w[1], args.threads), windows)
+        from kinetics.data.transforms import center_crop_box
+
+        box = center_crop_box(HEIGHT, WIDTH, 224, align=2)
+        naive = timed(lambda w: naive_pyav(w[0], w[1], box, args.threads), windows)
+        try:
+            torchcodec_window(*windows[0], box)
+            codec = timed(lambda w: torchcodec_window(w[0], w[1], box), windows)
+        except MissingDependencyError as err:
+            codec = None
+            print(f"torchcodec: not measured ({str(err).split('(')[0].strip()})")
+
+        print(f"{len(items)} items of {samples[0]['shape']} float32 from {WIDTH}x{HEIGHT} H.264, "
+              f"decoder threads={args.threads}, torch threads={torch.get_num_threads()}; "
+              f"decode-only reads ~{np.mean(decoded):.0f} frames/window")
+        print("                                    wall ms   CPU ms   ratio to decode-only (wall, CPU)")
+        rows = [("decode-only (PyAV, no conversion)", floor), ("naive PyAV (rgb24 per frame)", naive)]
+        if codec is not None:
+            rows.append(("torchcodec get_frames_in_range", codec))
+        rows.append(("Dataset item (this process)", per_item))
+        for name, (wall, cpu) in rows:
+            print(f"{name:34s} {wall * 1000:8.1f} {cpu * 1000:8.1f}   {wall / floor[0]:5.2f}x {cpu / floor[1]:5.2f}x")
+        if codec is not None:
+            print(f"Dataset vs torchcodec: {codec[0] / per_item[0]:.2f}x faster (wall), {codec[1] / per_item[1]:.2f}x (CPU)")
+        for workers in (0, 1, 2):
+            rate = loader_rate(dataset, workers, args.items)
+            print(f"DataLoader num_workers={workers}, batch 4: {rate:6.2f} clips/s = {1000 / rate:6.1f} ms/clip wall, "
+                  f"{(1 / rate) / floor[0]:5.2f}x decode-only's wall")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""TrainConfig: every hyper-parameter of a training run, with the I3D paper's protocol as the defaults.
+
+One frozen dataclass is the single source of truth: ``kinetics train`` generates one flag per field
+(:mod:`kinetics.training.flags`), a JSON or TOML file holds the same names, and the checkpoint stores
+it. Precedence is defaults < file < command line (:meth:`TrainConfig.from_sources`).
+
+Paper facts (Carreira & Zisserman 2017, section 2.3; DeepMind's README): 64-frame snippets at
+25 fps, short side 256, random 224 crop and flip, SGD with momentum 0.9, dropout 0.5, weight
+decay 1e-7, batch 6 per replica, learning rate 0.1 divided by 10 when the validation loss stops
+improving (``lr_schedule="plateau"``) or at fixed steps (``"steps"``; DeepMind's RGB run dropped at
+97k and 108k of 115k steps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+from kinetics.errors import KineticsError
+
+Stream = Literal["rgb", "flow"]
+Init = Literal["imagenet2d", "checkpoint", "scratch"]
+TrainDataset = Literal["kinetics", "ucf101", "hmdb51"]
+LrSchedule = Literal["plateau", "steps", "constant"]
+Precision = Literal["auto", "fp32", "amp"]
+OnError = Literal["raise", "skip"]
+TemporalPadding = Literal["zeros", "replicate"]
+
+IN_CHANNELS = {"rgb": 3, "flow": 2}
+
+
+class ConfigError(KineticsError):
+    """A configuration value or file is invalid; the message names the field or the file."""
+
+
+def _help(text: str, default: Any = dataclasses.MISSING, **extra: Any):
+    return field(default=default, metadata={"help": text, **extra})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What ``kinetics train`` does. Each field is one command-line flag (``--lr-drop-factor`` ...)."""
+
+    root: Path = _help("corpus root (Kinetics) or prepared UCF-101 / HMDB-51 root", Path("."))
+    stream: Stream = _help("input stream: RGB frames or optical flow", "rgb")
+    init: Init = _help("initial weights: inflated ImageNet Inception-v1, an I3D checkpoint, or random", "scratch")
+    init_weights: str | None = _help(
+        "imagenet2d: path to a torchvision-named GoogLeNet .pth; checkpoint: a registered name or a path", None
+    )
+    dataset: TrainDataset = _help("what --root holds", "kinetics")
+    split: str = _help("Kinetics split to train on", "train")
+    val_split: str | None = _help("Kinetics split for the validation loss ('none': no validation)", "val")
+    fold: int = _help("UCF-101 / HMDB-51 official split number (1, 2 or 3)", 1)
+    classes: int | None = _help("number of classes (default: from the index or the split files)", None)
+    # -- input
+    frames: int = _help("frames per training clip", 64)
+    fps: float = _help("frame rate clips are sampled at", 25.0)
+    short_side_pixels: int | None = _help("resize the short side to this before cropping ('none': keep)", 256)
+    crop_pixels: int = _help("square crop size", 224)
+    flip: bool = _help("random horizontal flip (flow x is negated)", True)
+    flow_method: str = _help("flow method whose files the flow stream reads", "tvl1")
+    on_error: OnError = _help("a clip that fails to load: raise, or skip it (logged once)", "skip")
+    # -- optimisation
+    batch_size: int = _help("clips per step on each process (DeepMind: 6 per replica)", 6)
+    epochs: int = _help("passes over the training set", 40)
+    max_steps: int | None = _help("stop after this many optimizer steps ('none': epochs decide)", None)
+    lr: float = _help("initial learning rate", 0.1)
+    momentum: float = _help("SGD momentum", 0.9)
+    weight_decay: float = _help("L2 weight decay", 1e-7)
+    dropout: float = _help("dropout probability before the logits", 0.5)
+    lr_schedule: LrSchedule = _help("plateau: drop when the validation loss stops improving; steps: at --lr-milestones", "plateau")
+    lr_drop_factor: float = _help("factor the learning rate is multiplied by at each drop", 0.1)
+    lr_milestones: tuple[int, ...] = _help("steps at which the learning rate drops (lr_schedule=steps)", ())
+    plateau_patience: int = _help("validations without improvement before a drop (lr_schedule=plateau)", 2)
+    temporal_padding: TemporalPadding = _help("temporal padding of the 3D convs", "zeros")
+    bn_momentum: float | None = _help("BatchNorm running-statistics momentum ('none': the model's 0.01)", None)
+    # -- run
+    out: Path = _help("run directory: checkpoints, metrics.jsonl, TensorBoard events, model.pt", Path("runs/i3d"))
+    resume: bool = _help("continue from OUT/last.pt (exactly where it stopped)", False)
+    checkpoint_every_steps: int = _help("also checkpoint every this many steps (0: only at epoch ends)", 1000)
+    log_every_steps: int = _help("write a metrics line every this many steps", 10)
+    val_max_clips: int | None = _help("validate on at most this many clips ('none': all)", None)
+    workers: int = _help("DataLoader worker processes per training process", 4)
+    device: str = _help("auto (CUDA when available), cpu, cuda or cuda:N", "auto")
+    precision: Precision = _help("amp: autocast + GradScaler (CUDA only); auto: amp on CUDA, fp32 on CPU", "auto")
+    seed: int = _help("seed of the data order, augmentation and initialisation", 0)
+    tensorboard: bool = _help("also write TensorBoard events when tensorboard is installed", True)
+    cache_dir: str | None = _help("checkpoint cache (default $KINETICS_CACHE/checkpoints)", None)
+    base_url: str | None = _help("mirror that serves registered checkpoint files (--init checkpoint)", None)
+
+    def __post_init__(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        set_("root", Path(self.root))
+        set_("out", Path(self.out))
+        set_("lr_milestones", tuple(int(m) for m in self.lr_milestones))
+        for name in ("stream", "init", "dataset", "lr_schedule", "precision", "on_error", "temporal_padding"):
+            check_choice(name, getattr(self, name), _choices(name))
+        positive = ("frames", "crop_pixels", "batch_size", "epochs", "log_every_steps")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("max_steps", "classes", "short_side_pixels", "val_max_clips"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1 or none, got {value}")
+        if not self.fps > 0 or not self.lr > 0 or self.momentum < 0 or self.weight_decay < 0:
+            raise ConfigError(f"need fps > 0, lr > 0, momentum >= 0, weight_decay >= 0: got {self.fps=}, {self.lr=}, "
+                              f"{self.momentum=}, {self.weight_decay=}")
+        if not 0 <= self.dropout < 1 or not 0 < self.lr_drop_factor <= 1:
+            raise ConfigError(f"need 0 <= dropout < 1 and 0 < lr_drop_factor <= 1: got {self.dropout=}, {self.lr_drop_factor=}")
+        if self.bn_momentum is not None and not 0 < self.bn_momentum <= 1:
+            raise ConfigError(f"bn_momentum must be in (0, 1] or none, got {self.bn_momentum}")
+        if self.fold not in (1, 2, 3):
+            raise ConfigError(f"fold must be 1, 2 or 3, got {self.fold}")
+        if self.workers < 0 or self.checkpoint_every_steps < 0 or self.plateau_patience < 0:
+            raise ConfigError("workers, checkpoint_every_steps and plateau_patience must be >= 0")
+        if self.init in ("imagenet2d", "checkpoint") and not self.init_weights:
+            what = "a torchvision-named GoogLeNet .pth" if self.init == "imagenet2d" else "a registered name or a path"
+            raise ConfigError(f"--init {self.init} needs --init-weights ({what})")
+        if self.lr_schedule == "steps" and not self.lr_milestones:
+            raise ConfigError("lr_schedule=steps needs lr_milestones (the steps at which the learning rate drops)")
+        if sorted(self.lr_milestones) != list(self.lr_milestones):
+            raise ConfigError(f"lr_milestones must be increasing, got {self.lr_milestones}")
+
+    # -- constructors
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, source: str = "<dict>") -> TrainConfig:
+        """A config from field names (dashes or underscores); an unknown name is an error naming ``source``."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        normalised = {str(k).replace("-", "_"): v for k, v in values.items()}
+        unknown = sorted(set(normalised) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        try:
+            return cls(**normalised)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{source}: {err}") from err
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err}") from err
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, **overrides: Any) -> TrainConfig:
+        """Read a JSON (``.json``) or TOML (``.toml``) file of field names; ``overrides`` win over it."""
+        return cls.from_dict({**read_config_file(path), **overrides}, source=str(path))
+
+    @classmethod
+    def from_sources(cls, *, file: str | os.PathLike | None, overrides: dict[str, Any]) -> TrainConfig:
+        """Defaults, then ``file`` (if any), then ``overrides`` (the command line)."""
+        if file is None:
+            return cls.from_dict(overrides, source="command line")
+        return cls.from_file(file, **overrides)
+
+    # -- views
+    @property
+    def in_channels(self) -> int:
+        return IN_CHANNELS[self.stream]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (paths as strings, tuples as lists), the form files and checkpoints hold."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+        return out
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+
+@functools.lru_cache(maxsize=None)
+def _choices(name: str) -> tuple[str, ...]:
+    """The allowed values of a Literal-typed field."""
+    return get_args(get_type_hints(TrainConfig)[name])
+
+
+def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The flat table of a ``.json`` or ``.toml`` config file (a ``[train]`` table in TOML is accepted too)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config file: {err.strerror or err}") from err
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        elif suffix == ".toml":
+            import tomllib  # Python 3.11+
+
+            data = tomllib.loads(text)
+            data = data.get("train", data) if isinstance(data.get("train"), dict) else data
+        else:
+            raise ConfigError(f"{path}: config files are .json or .toml, got {suffix or 'no suffix'!r}")
+    except (ValueError, ImportError) as err:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise ConfigError(f"{path}: not valid {suffix[1:].upper()}: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a table of settings, found {type(data).__name__}")
+    return data

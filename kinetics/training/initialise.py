@@ -1,0 +1,77 @@
+"""The model a run starts from: ImageNet inflation, an I3D checkpoint, or random weights (paper section 2.3, Table 3).
+
+* ``imagenet2d``: a 2D Inception-v1 in torchvision's GoogLeNet naming, read with
+  ``weights_only=True`` and inflated by ``I3D.from_2d`` ("ImageNet then Kinetics" in Table 3);
+* ``checkpoint``: a registered name or a file, by ``I3D.from_pretrained``; a classifier of another
+  size is replaced by a fresh one (transfer);
+* ``scratch``: Sonnet's initialisation ("Kinetics only" in Table 3).
+"""
+
+from __future__ import annotations
+
+import os
+
+from kinetics.errors import CheckpointError
+from kinetics.models.checkpoints import read_state_dict
+from kinetics.models.i3d import I3D
+from kinetics.training.config import IN_CHANNELS, Init, Stream
+
+
+def build_model(
+    *,
+    stream: Stream,
+    init: Init,
+    num_classes: int,
+    init_weights: str | os.PathLike | None = None,
+    dropout: float = 0.5,
+    temporal_padding: str = "zeros",
+    cache_dir: str | os.PathLike | None = None,
+    base_url: str | None = None,
+) -> I3D:
+    """An I3D for ``stream`` with ``num_classes`` outputs, initialised as ``init`` says (in train mode)."""
+    in_channels = IN_CHANNELS[stream]
+    if init == "scratch":
+        model = I3D(num_classes, in_channels=in_channels, dropout=dropout, temporal_padding=temporal_padding)
+    elif init == "imagenet2d":
+        if init_weights is None:
+            raise CheckpointError("init=imagenet2d needs the path of a GoogLeNet state dict (--init-weights)")
+        state_dict = read_state_dict(init_weights)
+        model = I3D.from_2d(state_dict, in_channels=in_channels, num_classes=num_classes, dropout=dropout,
+                            temporal_padding=temporal_padding)
+    elif init == "checkpoint":
+        if init_weights is None:
+            raise CheckpointError("init=checkpoint needs a registered checkpoint name or a path (--init-weights)")
+        model = load_stream_model(init_weights, stream=stream, dropout=dropout, temporal_padding=temporal_padding,
+                                  cache_dir=cache_dir, base_url=base_url)
+        if model.num_classes != num_classes:
+            model.replace_logits(num_classes)
+    else:
+        raise ValueError(f"init must be imagenet2d, checkpoint or scratch, got {init!r}")
+    return model.train()
+
+
+def load_stream_model(
+    name_or_path: str | os.PathLike,
+    *,
+    stream: Stream | None = None,
+    dropout: float = 0.5,
+    temporal_padding: str = "zeros",
+    cache_dir: str | os.PathLike | None = None,
+    base_url: str | None = None,
+) -> I3D:
+    """``I3D.from_pretrained`` (eval mode), checked to be a ``stream`` model when one is named."""
+    model = I3D.from_pretrained(name_or_path, cache_dir=cache_dir, base_url=base_url, dropout=dropout,
+                                temporal_padding=temporal_padding)
+    if stream is not None and model.in_channels != IN_CHANNELS[stream]:
+        found = {v: k for k, v in IN_CHANNELS.items()}.get(model.in_channels, f"{model.in_channels}-channel")
+        raise CheckpointError(f"{name_or_path}: a {found} checkpoint ({model.in_channels} input channels), "
+                              f"but the {stream} stream needs {IN_CHANNELS[stream]}")
+    return model
+
+
+def stream_of(model: I3D) -> Stream:
+    """``rgb`` or ``flow``, from the model's input channels."""
+    for stream, channels in IN_CHANNELS.items():
+        if model.in_channels == channels:
+            return stream  # type: ignore[return-value]
+    raise CheckpointError(f"an I3D with {model.in_channels} input channels is neither RGB (3) nor flow (2)")
