@@ -55,8 +55,11 @@ _EXPORTS = {
     "train": "kinetics.training.train",
     "TrainConfig": "kinetics.training.config",
     "evaluate": "kinetics.training.evaluate",
+    "EvalOptions": "kinetics.training.evaluate",
     "transfer": "kinetics.training.transfer",
+    "TransferOptions": "kinetics.training.transfer",
     "extract_features": "kinetics.training.features",
+    "FeatureOptions": "kinetics.training.features",
     # execution
     "make_executor": "kinetics.executors",
 }

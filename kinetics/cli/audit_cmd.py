@@ -11,6 +11,7 @@ EXAMPLES = """\
 examples:
   kinetics audit --root /data/k400                          # stat every file: vanished, empty, truncated
   kinetics audit --root /data/k400 --deep --jobs 8          # also decode every clip with PyAV
+  kinetics audit --root /mnt/k400 --deep --executor ray --address auto -j 256   # decode on a Ray cluster
   kinetics audit --root /data/k400 --split val --out missing.csv
   kinetics audit --root /data/k400 --fix                    # broken -> failed (retried later); adopt valid strays
   kinetics audit --root /data/k400 --fail-under 0.9         # exit 1 when under 90% of the clips are ok
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = AuditOptions(
         root=args.root, split=args.split, deep=args.deep, jobs=args.jobs, executor=args.executor,
-        address=args.address, tolerance_seconds=args.tolerance, show_progress=args.progress,
+        address=args.address, cpus_per_task=args.cpus_per_task, tolerance_seconds=args.tolerance,
+        show_progress=args.progress,
     )
     report = audit(options)
     output: dict = {"audit": report.as_dict()}

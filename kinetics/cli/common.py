@@ -28,6 +28,20 @@ def add_executor(parser: argparse.ArgumentParser, *, default_jobs: int = 1) -> N
         "--executor", choices=["local", "ray"], default="local", help="local process pool (default) or a Ray cluster"
     )
     group.add_argument("--address", default=None, help="Ray cluster address (with --executor ray); 'auto' inside one")
+    group.add_argument(
+        "--cpus-per-task", type=positive_float, default=None, metavar="N",
+        help="CPUs each Ray worker reserves on its node: a node hosts its CPUs / N workers (e.g. 0.25 for downloads)",
+    )
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
 
 
 def add_progress(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,8 @@ examples:
   kinetics download --root ~/k400 --split train --classes "abseiling,archery" --per-class 20 -j 4
   kinetics download --root ~/k400 --split train --classes @my_classes.txt --fps 25 --no-audio
   kinetics download --root /mnt/k700 --version 700 --split train --shard 2/8 -j 8     # machine 3 of 8
+  kinetics download --root /mnt/k700 --version 700 --executor ray --address auto -j 256 \
+      --cpus-per-task 0.25 --throttle-group nat-a                                     # a Ray cluster behind one NAT
   kinetics download --root ~/sub --manifest subset.csv --short-side 0                 # any manifest, original size
   kinetics download --root ~/k400 --split val --retry-failed --cookies cookies.txt --sleep 2
   kinetics download --root ~/k400 --split val --rate-limit 2M --proxy socks5://127.0.0.1:1080
@@ -68,6 +70,9 @@ def register(subparsers) -> None:
     retry.add_argument("--retry-failed", action="store_true", help="also retry clips whose latest attempt failed")
     retry.add_argument("--backoff-base", type=float, default=60.0, help="first shared pause after HTTP 429 (default 60 s)")
     retry.add_argument("--backoff-cap", type=float, default=1800.0, help="longest shared pause (default 1800 s)")
+    retry.add_argument("--throttle-group", default=None, metavar="NAME",
+                       help="share one back-off among every node given this NAME, e.g. nodes behind one NAT address "
+                       "(default: one per host)")
     retry.add_argument("--duration-tolerance", type=float, default=0.5, help="accepted clip length error in seconds (default 0.5)")
     parser.add_argument("--ffmpeg", default=None, help="ffmpeg binary (default: $KINETICS_FFMPEG, PATH, then imageio-ffmpeg)")
     add_progress(parser)
@@ -89,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             selection=Selection(split=args.split, classes=args.classes, limit=args.limit, per_class=args.per_class, shard=args.shard),
             short_side=args.short_side, fps=args.fps, audio=args.audio, keyframe_interval_seconds=args.keyframe_interval,
             crf=args.crf, preset=args.preset, jobs=args.jobs, executor=args.executor, address=args.address,
+            cpus_per_task=args.cpus_per_task, throttle_group=args.throttle_group,
             url_template=args.url_template or DEFAULT_URL_TEMPLATE, sleep_seconds=args.sleep, rate_limit=args.rate_limit,
             cookies=args.cookies, cookies_from_browser=args.cookies_from_browser, proxy=args.proxy,
             max_attempts=args.max_attempts, retry_pause_seconds=args.retry_pause, retry_failed=args.retry_failed,

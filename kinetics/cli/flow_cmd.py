@@ -14,6 +14,8 @@ examples:
   kinetics flow --root ~/k400 --split val                               # TV-L1 (OpenCV, the paper's flow), 25 fps
   kinetics flow --root ~/k400 --split train --method tvl1-torch --batch-size 128   # batched TV-L1 on the GPU
   kinetics flow --root ~/k400 --split train --method dis --jobs 16       # fast approximate flow on 16 cores
+  kinetics flow --root /mnt/k400 --method tvl1-torch --executor ray --address auto -j 32   # 1 GPU per worker
+  kinetics flow --root /mnt/k400 --executor ray --address auto -j 512 --cpus-per-task 1    # OpenCV TV-L1, cluster CPUs
   kinetics flow --root ~/k400 --split val --warps 3 --epsilon 0.02       # TV-L1 with its own parameters
   kinetics flow --root ~/k400 --split val --codec jpeg --jpeg-quality 90 # ~2.5x smaller files, lossy
   kinetics flow --root ~/ucf101 --dataset ucf101 --method tvl1-torch     # every video of a prepared UCF-101
@@ -79,7 +81,8 @@ def register(subparsers) -> None:
     torch_group.add_argument("--compile", dest="compiled", action=argparse.BooleanOptionalAction, default=None,
                              help="fuse the iteration with torch.compile (default: on a GPU)")
     add_executor(parser)
-    parser.add_argument("--gpus-per-job", type=float, default=0.0, help="GPUs a Ray task asks for (with --executor ray)")
+    parser.add_argument("--gpus-per-task", "--gpus-per-job", dest="gpus_per_job", type=float, default=None, metavar="N",
+                        help="GPUs each Ray worker reserves (default: 1 for tvl1-torch where the cluster has GPUs, else 0)")
     add_progress(parser)
     add_json(parser)
     parser.set_defaults(run=run)
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             root=Path(args.root).expanduser(), split=args.split, method=args.method, params=method_params(args),
             dataset=args.dataset, fps=args.fps, bound=args.bound, codec=args.codec, jpeg_quality=args.jpeg_quality,
             overwrite=args.overwrite, limit=args.limit, jobs=args.jobs, executor=args.executor, address=args.address,
-            gpus_per_job=args.gpus_per_job, device=args.device, batch_size=args.batch_size, compiled=args.compiled,
+            gpus_per_job=args.gpus_per_job, cpus_per_task=args.cpus_per_task, device=args.device, batch_size=args.batch_size, compiled=args.compiled,
             progress=args.progress,
         )
     except (ValueError, TypeError) as err:

@@ -37,6 +37,7 @@ class AuditOptions:
     jobs: int = 1
     executor: ExecutorName = "local"
     address: str | None = None  # Ray cluster address
+    cpus_per_task: float | None = None  # CPUs a Ray worker reserves for decoding (None: 1)
     tolerance_seconds: float = 0.5  # allowed gap between decoded, recorded and annotated durations
     show_progress: bool | None = None  # None: a bar only when stderr is a terminal
 
@@ -182,7 +183,10 @@ def _run_checks(tasks: list[ClipCheckTask], options: AuditOptions) -> dict[str, 
     from kinetics.progress import Progress
 
     results: dict[str, ClipCheck] = {}
-    with make_executor(options.executor, jobs=options.jobs, address=options.address) as executor, Progress(
+    from kinetics.executors import Resources
+
+    resources = Resources(cpus=options.cpus_per_task or 1.0)
+    with make_executor(options.executor, jobs=options.jobs, address=options.address, resources=resources, root=options.root) as executor, Progress(
         len(tasks), description="audit", show=options.show_progress
     ) as progress:
         for outcome in executor.map_unordered(check_clip, tasks):

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -239,20 +240,24 @@ class Journal:
         table = self.read(needed, filter)
         if table.num_rows == 0:
             return table.select(wanted)
-        # Hash first: most keys have a single row, and sorting 650k strings costs more than reading them.
+        # Hash first: most keys have a single row, and sorting 650k strings costs more than reading
+        # them. Only rows whose key repeats are sorted; one filter then drops the superseded rows,
+        # keeping the stored order.
         keys = table.column(self.key)
         counts = pc.value_counts(keys)
         repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
         if len(repeated) == 0:
             return table.select(wanted)
-        is_repeated = pc.is_in(keys, value_set=repeated)
-        single = table.filter(pc.invert(is_repeated))
-        multi = table.filter(is_repeated)
-        multi = multi.take(pc.sort_indices(multi, sort_keys=[(self.key, "ascending"), (self.order_by, "ascending")]))
-        multi_keys = multi.column(self.key).combine_chunks()
-        is_last = pc.not_equal(multi_keys.slice(0, len(multi_keys) - 1), multi_keys.slice(1))
-        multi = multi.filter(pa.concat_arrays([is_last, pa.array([True])]))
-        return pa.concat_tables([single, multi]).select(wanted)
+        is_repeated = pc.is_in(keys, value_set=repeated).to_numpy(zero_copy_only=False)
+        positions = np.flatnonzero(is_repeated)
+        contenders = table.select([self.key, self.order_by]).take(positions)
+        order = pc.sort_indices(contenders, sort_keys=[(self.key, "ascending"), (self.order_by, "ascending")]).to_numpy()
+        sorted_keys = contenders.column(self.key).take(order).combine_chunks()
+        is_last = np.ones(len(order), dtype=bool)
+        is_last[:-1] = pc.not_equal(sorted_keys.slice(0, len(order) - 1), sorted_keys.slice(1)).to_numpy(zero_copy_only=False)
+        keep = ~is_repeated
+        keep[positions[order[is_last]]] = True
+        return table.filter(pa.array(keep)).select(wanted)
 
     def compact(self) -> int:
         """Merge all part files into one; returns how many files were merged (0 if nothing to do).

@@ -60,6 +60,8 @@ class DownloadOptions:
     jobs: int = 1
     executor: ExecutorKind = "local"
     address: str | None = None
+    cpus_per_task: float | None = None  # --executor ray: CPUs each worker reserves (None: 1)
+    throttle_group: str | None = None  # hosts sharing one public address share one back-off (None: per host)
     url_template: str = DEFAULT_URL_TEMPLATE
     sleep_seconds: float = 0.0
     rate_limit: int | None = None  # bytes per second, per worker
@@ -86,6 +88,10 @@ class DownloadOptions:
             raise ValueError(f"executor must be one of {EXECUTOR_KINDS}, got {self.executor!r}")
         if self.jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {self.jobs}")
+        if self.cpus_per_task is not None and not self.cpus_per_task > 0:
+            raise ValueError(f"cpus_per_task must be positive, got {self.cpus_per_task}")
+        if self.throttle_group is not None and not self.throttle_group.strip():
+            raise ValueError("throttle_group must not be empty")
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
         for name in ("retry_pause_seconds", "duration_tolerance_seconds"):
@@ -109,13 +115,13 @@ class DownloadOptions:
         normalise = NormaliseOptions(
             short_side_pixels=self.short_side, fps=self.fps, audio=self.audio,
             keyframe_interval_seconds=self.keyframe_interval_seconds, crf=self.crf, preset=self.preset,
-            threads=max(1, (os.cpu_count() or 1) // self.jobs),
+            threads=max(1, int(self.cpus_per_task or 0) or (os.cpu_count() or 1) // self.jobs),
         )
         return WorkerConfig(
             root=str(CorpusLayout(self.root).root), fetch=fetch, normalise=normalise,
             backoff=BackoffPolicy(self.backoff_base_seconds, self.backoff_cap_seconds),
             max_attempts=self.max_attempts, retry_pause_seconds=self.retry_pause_seconds,
-            duration_tolerance_seconds=self.duration_tolerance_seconds,
+            duration_tolerance_seconds=self.duration_tolerance_seconds, throttle_group=self.throttle_group,
         )
 
 
@@ -158,7 +164,7 @@ def download(options: DownloadOptions) -> DownloadSummary:
     index.add_targets(selected)
     tasks, skipped = plan_tasks(selected, index, layout, config, retry_failed=options.retry_failed)
     remove_stale_temps(layout.resolve(task.relpath) for task in tasks)
-    throttle = SharedThrottle(layout.root, config.backoff)
+    throttle = SharedThrottle(layout.root, config.backoff, host=options.throttle_group)
     events_before = throttle.state().events
     executor = _executor(options)
     absent: set[str] = set()
@@ -286,10 +292,13 @@ def _load_manifest(options: DownloadOptions) -> tuple[Manifest, str]:
 
 
 def _executor(options: DownloadOptions):
-    from kinetics.executors import make_executor
+    from kinetics.executors import Resources, make_executor
 
     try:
-        return make_executor(options.executor, jobs=options.jobs, address=options.address)
+        return make_executor(
+            options.executor, jobs=options.jobs, address=options.address, root=options.root,
+            resources=Resources(cpus=options.cpus_per_task or 1.0),
+        )
     except ImportError as err:
         raise KineticsError(f"--executor {options.executor} is not available here: {err}") from err
 

@@ -53,6 +53,7 @@ class WorkerConfig:
     max_attempts: int = 3
     retry_pause_seconds: float = 5.0
     duration_tolerance_seconds: float = 0.5
+    throttle_group: str | None = None  # the back-off file's name; None: this host's name
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class _Worker:
         self.layout = CorpusLayout(Path(config.root))
         self.ffmpeg: FFmpeg = find_ffmpeg(config.fetch.ffmpeg_path)
         self.fetcher = YoutubeFetcher(config.fetch, ffmpeg=self.ffmpeg)
-        self.throttle = SharedThrottle(config.root, config.backoff)
+        self.throttle = SharedThrottle(config.root, config.backoff, host=config.throttle_group)
 
 
 _WORKERS: dict[WorkerConfig, _Worker] = {}

@@ -8,20 +8,29 @@ corpus index for its run, so results from any node land in the index without con
 
 from __future__ import annotations
 
+import os
+
 from kinetics.executors.base import Executor, Outcome, Resources
 from kinetics.executors.local import LocalExecutor
 
 EXECUTORS = ("local", "ray")
 
 
-def make_executor(kind: str = "local", *, jobs: int = 1, address: str | None = None, resources: Resources | None = None) -> Executor:
-    """Build the executor named on the command line (``--executor local|ray``)."""
+def make_executor(
+    kind: str = "local", *, jobs: int = 1, address: str | None = None, resources: Resources | None = None,
+    root: str | os.PathLike | None = None,
+) -> Executor:
+    """Build the executor named on the command line (``--executor local|ray``).
+
+    ``resources`` and ``root`` matter to Ray only: what each worker reserves on its node, and the
+    corpus root every worker must see (checked before any work).
+    """
     if kind == "local":
         return LocalExecutor(jobs=jobs)
     if kind == "ray":
-        from kinetics.executors.ray import RayExecutor  # optional extra; raises a clear error if absent
+        from kinetics.executors.ray import RayExecutor  # optional extra; MissingDependencyError if absent
 
-        return RayExecutor(jobs=jobs, address=address, resources=resources or Resources())
+        return RayExecutor(jobs=jobs, address=address, resources=resources or Resources(), root=root)
     raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")
 
 

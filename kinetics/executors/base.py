@@ -15,6 +15,11 @@ class Resources:
 
     cpus: float = 1.0
     gpus: float = 0.0
+    optional_gpus: bool = False  # ask for ``gpus`` only where the cluster has GPUs (else run on CPUs)
+
+    def __post_init__(self) -> None:
+        if not (self.cpus >= 0 and self.gpus >= 0 and self.cpus + self.gpus > 0):
+            raise ValueError(f"a task needs some CPUs or GPUs (>= 0 each), got cpus={self.cpus:g}, gpus={self.gpus:g}")
 
 
 @dataclass(frozen=True)

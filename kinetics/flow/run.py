@@ -58,7 +58,8 @@ class FlowOptions:
     jobs: int = 1
     executor: Literal["local", "ray"] = "local"
     address: str | None = None
-    gpus_per_job: float = 0.0  # for Ray scheduling of tvl1-torch
+    gpus_per_job: float | None = None  # GPUs a Ray worker reserves; None: 1 for tvl1-torch where the cluster has GPUs
+    cpus_per_task: float | None = None  # CPUs a Ray worker reserves (and its threads); None: cores / jobs
     device: str | None = None  # tvl1-torch: None = CUDA when available
     batch_size: int = 64  # frame pairs computed (and held as float) at once
     compiled: bool | None = None  # tvl1-torch: None = on a GPU only
@@ -79,6 +80,9 @@ class FlowOptions:
             raise ValueError(f"executor must be 'local' or 'ray', got {self.executor!r}")
         if not (math.isfinite(self.fps) and self.fps > 0):
             raise ValueError(f"fps must be positive, got {self.fps!r}")
+        for name in ("gpus_per_job", "cpus_per_task"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("jobs", "batch_size", "flush_records"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -145,10 +149,14 @@ def extract_flow(options: FlowOptions) -> FlowSummary:
         codec=options.codec, jpeg_quality=options.jpeg_quality, device=options.device,
         batch_size=options.batch_size, compiled=options.compiled, overwrite=options.overwrite,
     )
-    threads = max(1, (os.cpu_count() or 1) // options.jobs)
+    threads = max(1, int(options.cpus_per_task or 0) or (os.cpu_count() or 1) // options.jobs)
+    auto_gpu = options.gpus_per_job is None and options.method == "tvl1-torch"
     executor = make_executor(
-        options.executor, jobs=options.jobs, address=options.address,
-        resources=Resources(cpus=float(threads), gpus=options.gpus_per_job),
+        options.executor, jobs=options.jobs, address=options.address, root=layout.root,
+        resources=Resources(
+            cpus=float(threads) if options.cpus_per_task is None else options.cpus_per_task,
+            gpus=1.0 if auto_gpu else options.gpus_per_job or 0.0, optional_gpus=auto_gpu,
+        ),
     )
     progress = Progress(
         len(jobs) + skipped, description=f"flow {options.method}", show=options.progress, json_lines=options.json_progress

@@ -17,11 +17,12 @@ import dataclasses
 import functools
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
 
 from kinetics.errors import KineticsError
+from kinetics.training.flags import option
 
 Stream = Literal["rgb", "flow"]
 Init = Literal["imagenet2d", "checkpoint", "scratch"]
@@ -38,76 +39,68 @@ class ConfigError(KineticsError):
     """A configuration value or file is invalid; the message names the field or the file."""
 
 
-def _help(text: str, default: Any = dataclasses.MISSING, **extra: Any):
-    return field(default=default, metadata={"help": text, **extra})
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """What ``kinetics train`` does. Each field is one command-line flag (``--lr-drop-factor`` ...)."""
 
-    root: Path = _help("corpus root (Kinetics) or prepared UCF-101 / HMDB-51 root", Path("."))
-    stream: Stream = _help("input stream: RGB frames or optical flow", "rgb")
-    init: Init = _help("initial weights: inflated ImageNet Inception-v1, an I3D checkpoint, or random", "scratch")
-    init_weights: str | None = _help(
+    root: Path | None = option("corpus root (Kinetics) or prepared UCF-101 / HMDB-51 root", None)
+    stream: Stream = option("input stream: RGB frames or optical flow", "rgb")
+    init: Init = option("initial weights: inflated ImageNet Inception-v1, an I3D checkpoint, or random", "scratch")
+    init_weights: str | None = option(
         "imagenet2d: path to a torchvision-named GoogLeNet .pth; checkpoint: a registered name or a path", None
     )
-    dataset: TrainDataset = _help("what --root holds", "kinetics")
-    split: str = _help("Kinetics split to train on", "train")
-    val_split: str | None = _help("Kinetics split for the validation loss ('none': no validation)", "val")
-    fold: int = _help("UCF-101 / HMDB-51 official split number (1, 2 or 3)", 1)
-    classes: int | None = _help("number of classes (default: from the index or the split files)", None)
+    dataset: TrainDataset = option("what --root holds", "kinetics")
+    split: str = option("Kinetics split to train on", "train")
+    val_split: str | None = option("Kinetics split for the validation loss ('none': no validation)", "val")
+    fold: int = option("UCF-101 / HMDB-51 official split number (1, 2 or 3)", 1)
+    classes: int | None = option("number of classes ('none': from the index or the split files)", None)
     # -- input
-    frames: int = _help("frames per training clip", 64)
-    fps: float = _help("frame rate clips are sampled at", 25.0)
-    short_side_pixels: int | None = _help("resize the short side to this before cropping ('none': keep)", 256)
-    crop_pixels: int = _help("square crop size", 224)
-    flip: bool = _help("random horizontal flip (flow x is negated)", True)
-    flow_method: str = _help("flow method whose files the flow stream reads", "tvl1")
-    on_error: OnError = _help("a clip that fails to load: raise, or skip it (logged once)", "skip")
+    frames: int = option("frames per training clip", 64)
+    fps: float = option("frame rate clips are sampled at", 25.0)
+    short_side_pixels: int | None = option("resize the short side to this before cropping ('none': keep)", 256)
+    crop_pixels: int = option("square crop size", 224)
+    flip: bool = option("random horizontal flip (flow x is negated)", True)
+    flow_method: str = option("flow method whose files the flow stream reads", "tvl1")
+    on_error: OnError = option("a clip that fails to load: raise, or skip it (logged once)", "skip")
     # -- optimisation
-    batch_size: int = _help("clips per step on each process (DeepMind: 6 per replica)", 6)
-    epochs: int = _help("passes over the training set", 40)
-    max_steps: int | None = _help("stop after this many optimizer steps ('none': epochs decide)", None)
-    lr: float = _help("initial learning rate", 0.1)
-    momentum: float = _help("SGD momentum", 0.9)
-    weight_decay: float = _help("L2 weight decay", 1e-7)
-    dropout: float = _help("dropout probability before the logits", 0.5)
-    lr_schedule: LrSchedule = _help("plateau: drop when the validation loss stops improving; steps: at --lr-milestones", "plateau")
-    lr_drop_factor: float = _help("factor the learning rate is multiplied by at each drop", 0.1)
-    lr_milestones: tuple[int, ...] = _help("steps at which the learning rate drops (lr_schedule=steps)", ())
-    plateau_patience: int = _help("validations without improvement before a drop (lr_schedule=plateau)", 2)
-    temporal_padding: TemporalPadding = _help("temporal padding of the 3D convs", "zeros")
-    bn_momentum: float | None = _help("BatchNorm running-statistics momentum ('none': the model's 0.01)", None)
+    batch_size: int = option("clips per step on each process (DeepMind: 6 per replica)", 6)
+    epochs: int = option("passes over the training set", 40)
+    max_steps: int | None = option("stop after this many optimizer steps ('none': epochs decide)", None)
+    lr: float = option("initial learning rate", 0.1)
+    momentum: float = option("SGD momentum", 0.9)
+    weight_decay: float = option("L2 weight decay", 1e-7)
+    dropout: float = option("dropout probability before the logits", 0.5)
+    lr_schedule: LrSchedule = option("plateau: drop when the validation loss stops improving; steps: at --lr-milestones", "plateau")
+    lr_drop_factor: float = option("factor the learning rate is multiplied by at each drop", 0.1)
+    lr_milestones: tuple[int, ...] = option("steps at which the learning rate drops (lr_schedule=steps)", ())
+    plateau_patience: int = option("validations without improvement before a drop (lr_schedule=plateau)", 2)
+    temporal_padding: TemporalPadding = option("temporal padding of the 3D convs", "zeros")
+    bn_momentum: float | None = option("BatchNorm running-statistics momentum ('none': the model's 0.01)", None)
     # -- run
-    out: Path = _help("run directory: checkpoints, metrics.jsonl, TensorBoard events, model.pt", Path("runs/i3d"))
-    resume: bool = _help("continue from OUT/last.pt (exactly where it stopped)", False)
-    checkpoint_every_steps: int = _help("also checkpoint every this many steps (0: only at epoch ends)", 1000)
-    log_every_steps: int = _help("write a metrics line every this many steps", 10)
-    val_max_clips: int | None = _help("validate on at most this many clips ('none': all)", None)
-    workers: int = _help("DataLoader worker processes per training process", 4)
-    device: str = _help("auto (CUDA when available), cpu, cuda or cuda:N", "auto")
-    precision: Precision = _help("amp: autocast + GradScaler (CUDA only); auto: amp on CUDA, fp32 on CPU", "auto")
-    seed: int = _help("seed of the data order, augmentation and initialisation", 0)
-    tensorboard: bool = _help("also write TensorBoard events when tensorboard is installed", True)
-    cache_dir: str | None = _help("checkpoint cache (default $KINETICS_CACHE/checkpoints)", None)
-    base_url: str | None = _help("mirror that serves registered checkpoint files (--init checkpoint)", None)
+    out: Path = option("run directory: checkpoints, metrics.jsonl, TensorBoard events, model.pt", Path("runs/i3d"))
+    resume: bool = option("continue from OUT/last.pt (exactly where it stopped)", False)
+    checkpoint_every_steps: int = option("also checkpoint every this many steps (0: only at epoch ends)", 1000)
+    log_every_steps: int = option("write a metrics line every this many steps", 10)
+    val_max_clips: int | None = option("validate on at most this many clips ('none': all)", None)
+    workers: int = option("DataLoader worker processes per training process", 4)
+    device: str = option("auto (CUDA when available), cpu, cuda or cuda:N", "auto")
+    precision: Precision = option("amp: autocast + GradScaler (CUDA only); auto: amp on CUDA, fp32 on CPU", "auto")
+    seed: int = option("seed of the data order, augmentation and initialisation", 0)
+    tensorboard: bool = option("also write TensorBoard events when tensorboard is installed", True)
+    cache_dir: str | None = option("checkpoint cache ('none': $KINETICS_CACHE/checkpoints)", None)
+    base_url: str | None = option("mirror that serves registered checkpoint files (--init checkpoint)", None)
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        if self.root is None:
+            raise ConfigError("root is required (--root, or 'root' in the config file)")
         set_("root", Path(self.root))
         set_("out", Path(self.out))
         set_("lr_milestones", tuple(int(m) for m in self.lr_milestones))
         for name in ("stream", "init", "dataset", "lr_schedule", "precision", "on_error", "temporal_padding"):
             check_choice(name, getattr(self, name), _choices(name))
-        positive = ("frames", "crop_pixels", "batch_size", "epochs", "log_every_steps")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("max_steps", "classes", "short_side_pixels", "val_max_clips"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be at least 1 or none, got {value}")
+        check_at_least_one(self, "frames", "crop_pixels", "batch_size", "epochs", "log_every_steps", "max_steps",
+                           "classes", "short_side_pixels", "val_max_clips")
         if not self.fps > 0 or not self.lr > 0 or self.momentum < 0 or self.weight_decay < 0:
             raise ConfigError(f"need fps > 0, lr > 0, momentum >= 0, weight_decay >= 0: got {self.fps=}, {self.lr=}, "
                               f"{self.momentum=}, {self.weight_decay=}")
@@ -178,9 +171,18 @@ def _choices(name: str) -> tuple[str, ...]:
     return get_args(get_type_hints(TrainConfig)[name])
 
 
-def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+def check_at_least_one(options: Any, *names: str) -> None:
+    """Each named field of ``options`` is None or at least 1; the error names the field and its value."""
+    for name in names:
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be at least 1, got {value}")
+
+
+def check_choice(name: str, value: Any, allowed: tuple) -> None:
+    """Options are checked once, at the entry point; the error names the option, the value and the choices."""
     if value not in allowed:
-        raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(str, allowed))}")
 
 
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:

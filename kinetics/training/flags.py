@@ -19,6 +19,11 @@ from typing import Any, Callable, Union, get_args, get_origin, get_type_hints
 NONE_WORDS = frozenset({"none", "null"})
 
 
+def option(help: str, default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field carrying its command-line help (read by :func:`add_dataclass_flags`); no default: required."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 def flag_name(field_name: str) -> str:
     return "--" + field_name.replace("_", "-")
 
@@ -28,33 +33,34 @@ def add_dataclass_flags(
     cls: type,
     *,
     skip: frozenset[str] = frozenset(),
-    required: frozenset[str] = frozenset(),
 ) -> None:
-    """One flag per field of ``cls`` (help from ``field.metadata['help']``, default shown from the class)."""
+    """One flag per field of ``cls`` (help from ``field.metadata['help']``, default shown from the class);
+    a field without a default is a required flag."""
     hints = get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+    required_first = sorted(dataclasses.fields(cls), key=lambda f: f.default is not dataclasses.MISSING)  # stable
+    for f in required_first:
         if f.name in skip:
             continue
         kind, optional = _unwrap_optional(hints[f.name])
-        default = f.default if f.default is not dataclasses.MISSING else None
+        required = f.default is dataclasses.MISSING
         help_text = f.metadata.get("help", "")
-        shown = _show_default(default)
-        options: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "required": f.name in required}
+        shown = "required" if required else f"default: {_show_default(f.default)}"
+        options: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "required": required}
         if kind is bool:
-            options.update(action=argparse.BooleanOptionalAction, help=f"{help_text} (default: {shown})")
+            options.update(action=argparse.BooleanOptionalAction, help=f"{help_text} ({shown})")
             parser.add_argument(flag_name(f.name), **options)
             continue
         choices = _literal_choices(kind)
         if choices is not None:
-            allowed = [*choices, "none"] if optional else list(choices)
-            options.update(type=_or_none(str, optional), choices=[*choices, None] if optional else choices,
+            allowed = [*map(str, choices), "none"] if optional else list(map(str, choices))
+            options.update(type=_or_none(type(choices[0]), optional), choices=[*choices, None] if optional else choices,
                            metavar="{" + ",".join(allowed) + "}")
         elif get_origin(kind) is tuple:
             item = get_args(kind)[0]
             options.update(type=item, nargs="*", metavar=item.__name__.upper())
         else:
             options.update(type=_or_none(kind, optional), metavar=_metavar(f.name, kind, optional))
-        options["help"] = f"{help_text} (default: {shown})"
+        options["help"] = f"{help_text} ({shown})"
         parser.add_argument(flag_name(f.name), **options)
 
 

@@ -26,6 +26,7 @@ class StreamOutputs:
     clip_ids: list[str]
     labels: torch.Tensor  # [N] int64, -1 where unlabelled
     values: dict[str, torch.Tensor]
+    failed: tuple[tuple[str, str], ...] = ()  # (clip_id, message) of clips that did not load
 
     def __len__(self) -> int:
         return len(self.clip_ids)
@@ -52,6 +53,7 @@ def run_streams(
 ) -> StreamOutputs:
     """Every clip of ``loader`` through each model of ``models`` (keyed by the sample key it reads: rgb, flow)."""
     clip_ids: list[str] = []
+    failed: list[tuple[str, str]] = []
     labels: list[torch.Tensor] = []
     values: dict[str, list[torch.Tensor]] = {stream: [] for stream in models}
     for model in models.values():
@@ -59,20 +61,24 @@ def run_streams(
     autocast = torch.autocast("cuda", dtype=torch.float16, enabled=amp and device.type == "cuda")
     with torch.inference_mode():
         for batch in loader:
-            for stream, model in models.items():
-                clips = batch[stream].to(device, non_blocking=True)
-                with autocast:
-                    out = forward_views(model, clips, output=output)
-                values[stream].append(out.float().cpu())
-            clip_ids.extend(batch["clip_id"])
-            labels.append(torch.as_tensor(batch["label"], dtype=torch.int64))
+            broken = batch.get("failed", ())
+            failed.extend(broken)
+            if batch["clip_id"]:
+                for stream, model in models.items():
+                    clips = batch[stream].to(device, non_blocking=True)
+                    with autocast:
+                        out = forward_views(model, clips, output=output)
+                    values[stream].append(out.float().cpu())
+                clip_ids.extend(batch["clip_id"])
+                labels.append(torch.as_tensor(batch["label"], dtype=torch.int64))
             if on_batch is not None:
-                on_batch(len(batch["clip_id"]))
+                on_batch(len(batch["clip_id"]) + len(broken))
     empty = torch.empty(0, dtype=torch.int64)
     return StreamOutputs(
         clip_ids,
         torch.cat(labels) if labels else empty,
         {stream: torch.cat(chunks) if chunks else torch.empty(0, 0) for stream, chunks in values.items()},
+        tuple(failed),
     )
 
 

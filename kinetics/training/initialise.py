@@ -75,3 +75,26 @@ def stream_of(model: I3D) -> Stream:
         if model.in_channels == channels:
             return stream  # type: ignore[return-value]
     raise CheckpointError(f"an I3D with {model.in_channels} input channels is neither RGB (3) nor flow (2)")
+
+
+def load_streams(
+    checkpoint: str | os.PathLike | None,
+    flow_checkpoint: str | os.PathLike | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    base_url: str | None = None,
+) -> dict[str, I3D]:
+    """``{"rgb": model, "flow": model}`` from ``checkpoint`` (either stream, told by its input channels)
+    and an optional ``flow_checkpoint`` (the flow half of a two-stream pair)."""
+    if checkpoint is None:
+        raise CheckpointError("a checkpoint is needed (a registered name or a path)")
+    first = load_stream_model(checkpoint, cache_dir=cache_dir, base_url=base_url)
+    models = {stream_of(first): first}
+    if flow_checkpoint is not None:
+        if "flow" in models:
+            raise CheckpointError(f"{checkpoint}: is a flow checkpoint; with --flow-checkpoint, --checkpoint must be RGB")
+        flow = load_stream_model(flow_checkpoint, stream="flow", cache_dir=cache_dir, base_url=base_url)
+        if flow.num_classes != first.num_classes:
+            raise CheckpointError(f"{flow_checkpoint}: {flow.num_classes} classes, but {checkpoint} has {first.num_classes}")
+        models["flow"] = flow
+    return models

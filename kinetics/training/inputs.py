@@ -148,10 +148,24 @@ def make_loader(
     )
 
 
+class RecordFailure:
+    """``on_error`` for evaluation: a clip that fails to load becomes a failure record, not a replacement clip.
+
+    The sample it returns carries ``error`` and no tensors; :func:`collate_clips` moves it to the
+    batch's ``failed`` list, so every clip is evaluated at most once and failures are counted by name.
+    """
+
+    def __call__(self, error: Exception, record) -> dict:
+        return {"clip_id": record.clip_id, "label": int(record.label_index), "error": str(error)}
+
+
 def collate_clips(samples: list[dict]) -> dict:
-    """Stack tensors, keep ``clip_id`` as a list, and make ``label`` an int64 tensor."""
-    batch: dict = {}
-    for key in samples[0]:
+    """Stack tensors, keep ``clip_id`` as a list, make ``label`` an int64 tensor; ``failed`` lists
+    ``(clip_id, message)`` of the samples :class:`RecordFailure` marked (left out of the rest)."""
+    failed = [(s["clip_id"], s["error"]) for s in samples if "error" in s]
+    samples = [s for s in samples if "error" not in s]
+    batch: dict = {"failed": failed, "clip_id": [], "label": torch.empty(0, dtype=torch.int64)}
+    for key in samples[0] if samples else ():
         values = [s[key] for s in samples]
         if isinstance(values[0], torch.Tensor):
             batch[key] = torch.stack(values)

@@ -56,7 +56,8 @@ class TrainSummary:
     out: Path
     steps: int
     epoch: int
-    clips_seen: int
+    train_clips: int  # in the training set
+    clips_seen: int  # this session
     final_loss: float | None
     val_loss: float | None
     val_top1: float | None
@@ -202,7 +203,8 @@ class _Run:
             busy = session.wait_seconds + session.compute_seconds
             clips = session.clips * runtime.world_size
             summary = TrainSummary(
-                out=config.out, steps=self.position.step, epoch=self.position.epoch, clips_seen=clips,
+                out=config.out, steps=self.position.step, epoch=self.position.epoch, train_clips=len(self.dataset),
+                clips_seen=clips,
                 final_loss=last_loss, val_loss=val_loss, val_top1=val_top1,
                 clips_per_second=clips / busy if busy else 0.0,
                 data_wait_fraction=session.wait_seconds / busy if busy else 0.0,

@@ -77,3 +77,44 @@ def grey_clip(label: str, *, frames: int, size: int, seed: int) -> np.ndarray:
     """The frames of one clip of ``label`` (for tests that need the pixels rather than a file)."""
     dx, dy = MOTIONS[label]
     return texture_frames(dx=dx, dy=dy, frames=frames, width=size, height=size, seed=seed)
+
+
+def encode_avi(frames: np.ndarray, path: Path, *, fps: float) -> Path:
+    """MPEG-4 part 2 in AVI, as UCF-101 and HMDB-51 ship, from grey frames (through a raw file: no shell)."""
+    from kinetics.ffmpeg import run_ffmpeg
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = path.with_suffix(".gray")
+    raw.write_bytes(np.ascontiguousarray(frames).tobytes())
+    height, width = frames.shape[1:]
+    run_ffmpeg(["-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{width}x{height}", "-r", f"{fps}", "-i", str(raw),
+                "-c:v", "mpeg4", "-q:v", "2", "-pix_fmt", "yuv420p", "-an", str(path)])
+    raw.unlink()
+    return path
+
+
+def build_motion_ucf101(root: Path, *, classes: tuple[str, ...], groups: int = 3, frames: int = 16, size: int = 32) -> Path:
+    """A miniature prepared UCF-101 root of motion clips: ``groups`` videos per class; split N tests group N.
+
+    Official layout and formats: ``UCF101/<Class>/v_<Class>_gNN_c01.avi``, ``ucfTrainTestlist/classInd.txt``
+    (1-based), ``trainlist0N.txt`` (with the index), ``testlist0N.txt`` (without), CRLF endings.
+    """
+    names = {label: "".join(part.capitalize() for part in label.split("_")) for label in classes}
+    serial = 0
+    for label in classes:
+        for group in range(1, groups + 1):
+            serial += 1
+            grey = grey_clip(label, frames=frames, size=size, seed=1000 + serial)
+            encode_avi(grey, root / "UCF101" / names[label] / f"v_{names[label]}_g{group:02d}_c01.avi", fps=25.0)
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True, exist_ok=True)
+    (lists / "classInd.txt").write_bytes("".join(f"{i} {names[c]}\r\n" for i, c in enumerate(classes, 1)).encode())
+    for split in (1, 2, 3):
+        train, test = [], []
+        for index, label in enumerate(classes, 1):
+            for group in range(1, groups + 1):
+                video = f"{names[label]}/v_{names[label]}_g{group:02d}_c01.avi"
+                (test.append(video) if group == split else train.append(f"{video} {index}"))
+        (lists / f"trainlist{split:02d}.txt").write_bytes("".join(f"{line}\r\n" for line in train).encode())
+        (lists / f"testlist{split:02d}.txt").write_bytes("".join(f"{line}\r\n" for line in test).encode())
+    return root

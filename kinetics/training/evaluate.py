@@ -1,0 +1,209 @@
+"""``evaluate(EvalOptions)``: the accuracy of a published (or your) I3D on the clips this corpus actually has.
+
+The paper's test protocol (section 2.3): each clip whole (the middle 250 frames at 25 fps = 10 s,
+looped if shorter), short side 256, one centre 224 crop, logits averaged over time; optionally
+several temporal views and three crops, averaged. Two-stream: RGB and flow logits added. Reports
+top-1, top-5, mean and per-class accuracy, the confusion matrix, the clips evaluated and those
+the corpus is missing (from the index: targets vs ok), beside the paper's Table 3, and writes
+per-clip predictions to Parquet. This is the *dataset baseline*: how your copy of Kinetics
+compares. The paper's figures are on the held-out test set, not val; the report says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from kinetics.errors import CorpusError, KineticsError
+from kinetics.training.config import OnError, Precision, check_at_least_one, check_choice
+from kinetics.training.distributed import resolve_device, use_amp
+from kinetics.training.flags import option
+from kinetics.training.inference import run_streams
+from kinetics.training.initialise import load_streams
+from kinetics.training.inputs import RecordFailure, make_loader
+from kinetics.training.metrics import ClassificationMetrics, classification_metrics, fuse_logits
+from kinetics.training.paper import KINETICS_TEST_NOTE, PaperFigure, checkpoint_pretraining, kinetics_figures, paper_stream
+from kinetics.training.predictions import predictions_table, write_table_atomic
+from kinetics.training.views import TestInput
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalOptions(TestInput):
+    """What ``kinetics evaluate`` does; each field is one flag (the test input's are :class:`TestInput`'s)."""
+
+    root: Path = option("corpus root")
+    checkpoint: str = option("I3D checkpoint (registered name or path), RGB or flow (told by its input channels)")
+    split: str = option("split to evaluate (the paper's figures are on test, whose labels are not public)", "val")
+    flow_checkpoint: str | None = option("flow checkpoint to fuse with an RGB --checkpoint (two-stream)", None)
+    flow_method: str = option("flow method whose files the flow stream reads", "tvl1")
+    batch_size: int = option("clips per forward pass", 1)
+    workers: int = option("DataLoader worker processes", 2)
+    device: str = option("auto, cpu, cuda or cuda:N", "auto")
+    precision: Precision = option("amp: float16 autocast (CUDA); auto: amp on CUDA, fp32 on CPU", "auto")
+    limit: int | None = option("evaluate at most this many clips ('none': all)", None)
+    predictions: Path | None = option("write per-clip predictions to this Parquet file ('none': do not)", None)
+    on_error: OnError = option("a clip that fails to decode: skip and count it, or raise", "skip")
+    cache_dir: str | None = option("checkpoint cache ('none': $KINETICS_CACHE/checkpoints)", None)
+    base_url: str | None = option("mirror that serves registered checkpoint files", None)
+    progress: bool | None = option("show a progress bar ('none': on a terminal)", None)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "root", Path(self.root))
+        check_choice("precision", self.precision, ("auto", "fp32", "amp"))
+        check_choice("on_error", self.on_error, ("raise", "skip"))
+        check_at_least_one(self, "batch_size", "limit")
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Metrics per stream (``rgb``, ``flow``, ``two-stream``) and how many clips they cover."""
+
+    root: str
+    split: str
+    checkpoints: dict[str, str]
+    targets: int  # clips of the split the corpus was asked for (its manifest), or recorded when none
+    ok: int  # of those, downloaded ok
+    missing: int  # targets not ok (missing, failed or never attempted)
+    no_flow: int  # ok clips left out because the flow stream has no ok flow for them
+    failed: tuple[tuple[str, str], ...]  # (clip_id, message) of clips that did not decode
+    evaluated: int
+    metrics: dict[str, ClassificationMetrics]
+    class_names: list[str] | None
+    paper: tuple[PaperFigure, ...]
+    note: str
+    protocol: str
+    predictions: str | None
+    elapsed_seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "root": self.root, "split": self.split, "checkpoints": self.checkpoints, "protocol": self.protocol,
+            "clips": {"targets": self.targets, "ok": self.ok, "missing": self.missing, "no_flow": self.no_flow,
+                      "failed": len(self.failed), "evaluated": self.evaluated},
+            "failed": [{"clip_id": c, "message": m} for c, m in self.failed],
+            "metrics": {k: m.as_dict(class_names=self.class_names) for k, m in self.metrics.items()},
+            "paper": [f.as_dict() for f in self.paper], "note": self.note,
+            "predictions": self.predictions, "elapsed_seconds": round(self.elapsed_seconds, 3),
+        }
+
+    def format(self) -> str:
+        lines = [
+            f"{self.split}: {self.evaluated:,} clips evaluated of {self.targets:,} targets "
+            f"({self.ok:,} ok in the index, {self.missing:,} missing from this corpus"
+            + (f", {self.no_flow:,} without flow" if self.no_flow else "")
+            + (f", {len(self.failed):,} failed to decode" if self.failed else "") + ")",
+            f"protocol: {self.protocol}",
+            f"{'stream':<12}{'top-1':>8}{'top-5':>8}{'mean class':>12}",
+        ]
+        for stream, m in self.metrics.items():
+            lines.append(f"{stream:<12}{_pct(m.top1):>8}{_pct(m.top5):>8}{_pct(m.mean_class_accuracy):>12}")
+        if self.paper:
+            lines.append("paper (top-1, top-5 in %):")
+            lines.extend(f"  {f.describe()}" for f in self.paper)
+        lines.append(f"note: {self.note}")
+        if self.predictions:
+            lines.append(f"predictions: {self.predictions}")
+        return "\n".join(lines)
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value != value else f"{100 * value:.1f}%"
+
+
+def evaluate(options: EvalOptions) -> EvalReport:
+    """Evaluate ``options.checkpoint`` (and ``flow_checkpoint``) on ``options.split`` of ``options.root``."""
+    from kinetics.data.dataset import KineticsDataset
+
+    started = time.perf_counter()
+    device = resolve_device(options.device)
+    amp = use_amp(options.precision, device)
+    models = load_streams(options.checkpoint, options.flow_checkpoint, cache_dir=options.cache_dir,
+                          base_url=options.base_url)
+    streams = tuple(models)
+    dataset = KineticsDataset(
+        options.root, options.split, modalities=streams, flow_method=options.flow_method,
+        sampling=options.sampling(), spatial=options.spatial(), transform=options.transform(),
+        on_error=RecordFailure() if options.on_error == "skip" else "raise",
+    )
+    if len(dataset) == 0:
+        raise CorpusError(f"{options.root}: no ok clips in split {options.split!r} to evaluate")
+    num_classes = next(iter(models.values())).num_classes
+    subset = dataset if options.limit is None else torch.utils.data.Subset(dataset, range(min(options.limit, len(dataset))))
+    for model in models.values():
+        model.to(device)
+    loader = make_loader(subset, batch_size=options.batch_size, workers=options.workers,
+                         pin_memory=device.type == "cuda")
+    with _ClipProgress(len(subset), options.progress) as advance:
+        outputs = run_streams(models, loader, device=device, amp=amp, on_batch=advance)
+    if outputs.labels.numel() and int(outputs.labels.max()) >= num_classes:
+        worst = outputs.clip_ids[int(outputs.labels.argmax())]
+        raise KineticsError(f"clip {worst} has label_index {int(outputs.labels.max())}, outside the checkpoint's "
+                            f"{num_classes} classes: is this corpus's class list the checkpoint's?")
+    logits = dict(outputs.values)
+    if len(streams) == 2:
+        logits["two_stream"] = fuse_logits(logits["rgb"], logits["flow"])
+    metrics = {_stream_name(k): classification_metrics(v, outputs.labels, num_classes=num_classes) for k, v in logits.items()}
+    predictions = None
+    if options.predictions is not None:
+        table = predictions_table(clip_ids=outputs.clip_ids, labels=outputs.labels, logits=logits, split=options.split,
+                                  class_names=dataset.classes)
+        predictions = str(write_table_atomic(table, options.predictions))
+    targets, ok = _index_counts(options.root, options.split)
+    checkpoints = {"rgb" if "rgb" in models else "flow": str(options.checkpoint)}
+    if options.flow_checkpoint is not None:
+        checkpoints["flow"] = str(options.flow_checkpoint)
+    return EvalReport(
+        root=str(options.root), split=options.split, checkpoints=checkpoints, targets=targets, ok=ok,
+        missing=max(targets - ok, 0), no_flow=dataset.counts.no_flow, failed=outputs.failed,
+        evaluated=len(outputs), metrics=metrics, class_names=dataset.classes,
+        paper=tuple(_paper_rows(streams, options)), note=KINETICS_TEST_NOTE, protocol=options.describe(),
+        predictions=predictions, elapsed_seconds=time.perf_counter() - started,
+    )
+
+
+def _stream_name(key: str) -> str:
+    return "two-stream" if key == "two_stream" else key
+
+
+def _paper_rows(streams: tuple[str, ...], options: EvalOptions) -> list[PaperFigure]:
+    """Table 3 for each stream evaluated (and two-stream), in the pretraining of the checkpoints when known."""
+    pretraining = checkpoint_pretraining(options.checkpoint)
+    if options.flow_checkpoint is not None and checkpoint_pretraining(options.flow_checkpoint) != pretraining:
+        pretraining = None
+    rows: list[PaperFigure] = []
+    for stream in (*streams, paper_stream(streams)) if len(streams) == 2 else streams:
+        rows.extend(kinetics_figures(stream, pretraining))
+    return rows
+
+
+def _index_counts(root: str | os.PathLike, split: str) -> tuple[int, int]:
+    """(targets, ok) of ``split`` from the index: the manifest's clips, or every recorded clip when none was kept."""
+    import pyarrow.compute as pc
+
+    from kinetics.corpus.index import CorpusIndex
+    from kinetics.corpus.status import targets_with_state
+
+    joined = targets_with_state(CorpusIndex(root), split)
+    targets = joined.filter(joined.column("is_target"))
+    ok = pc.sum(pc.equal(targets.column("status"), "ok")).as_py() or 0
+    return targets.num_rows, ok
+
+
+class _ClipProgress:
+    """A clip counter on ``kinetics.progress.Progress`` (bar on a terminal only)."""
+
+    def __init__(self, total: int, show: bool | None):
+        from kinetics.progress import Progress
+
+        self._progress = Progress(total, description="evaluate", show=show)
+
+    def __enter__(self):
+        return lambda n: self._progress.update("ok", n)
+
+    def __exit__(self, *exc) -> None:
+        self._progress.close()
