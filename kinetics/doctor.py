@@ -161,7 +161,7 @@ def _pyav() -> Check:
 
 
 def _cache() -> Path:
-    from kinetics.manifests.sources import cache_dir
+    from kinetics.fetch import cache_dir
 
     return cache_dir()
 

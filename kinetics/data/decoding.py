@@ -202,22 +202,28 @@ def _decode(container, stream, wanted: np.ndarray, new_window, path) -> _Window:
     if wanted[0] > 0:
         container.seek(start_pts + int(wanted[0] / frames_per_tick), stream=stream, backward=True)
         window = new_window()
-        if _fill(window, container.decode(stream), wanted, frames_per_tick, start_pts, path):
+        if _fill(window, container.decode(stream), wanted, frames_per_tick, start_pts, path, from_start=False):
             return window
         container.seek(start_pts, stream=stream, backward=True)  # the seek overshot: decode from the start
     window = new_window()
-    if _fill(window, container.decode(stream), wanted, frames_per_tick, start_pts, path):
+    if _fill(window, container.decode(stream), wanted, frames_per_tick, start_pts, path, from_start=True):
         return window
     raise CorruptClipError(path, f"cannot reach frame {int(wanted[0])}: decoding starts after it")
 
 
-def _fill(window: _Window, frames, wanted: np.ndarray, frames_per_tick: float, start_pts: int, path) -> bool:
-    """Put the latest frame at or before each wanted index into ``window``; False if the seek overshot."""
+def _fill(window: _Window, frames, wanted: np.ndarray, frames_per_tick: float, start_pts: int, path, *, from_start: bool) -> bool:
+    """Put the latest frame at or before each wanted index into ``window``; False if the seek overshot.
+
+    Decoding ``from_start``, the stream's first frame stands in for any index before its own
+    timestamp: AVI and some MP4 muxers start the first shown frame a tick or two after 0.
+    """
     slot, count, previous, decoded = 0, len(wanted), None, 0
     for frame in frames:
         pts = frame.pts if frame.pts is not None else start_pts + decoded / frames_per_tick
         decoded += 1
         index = round((pts - start_pts) * frames_per_tick)
+        if previous is None and from_start:
+            previous = frame
         while slot < count and wanted[slot] < index:
             if previous is None:
                 return False

@@ -2,7 +2,7 @@
 
 The archives and their URLs are data (``manifests/video_folders.json``, installed as
 ``kinetics.registry``). Each one is downloaded into ``{root}/archives/`` by
-``kinetics.manifests.fetch`` (a ``.part`` file resumed with HTTP Range requests, renamed only once
+``kinetics.fetch`` (a ``.part`` file resumed with HTTP Range requests, renamed only once
 complete), checked (size, and sha256 where the registry knows it), then extracted safely
 (``kinetics.data.archives``) into the layout of ``kinetics.data.splits.FolderLayout``;
 ``<name>.done.json`` then records that it need not be fetched again. Every step resumes: re-running after a crash redoes only what is missing.
@@ -24,7 +24,7 @@ from kinetics.corpus.layout import CorpusLayout
 from kinetics.data.archives import ArchiveError, ArchiveFormat, ExtractionReport, UnsafeArchiveError, extract_archive, list_members
 from kinetics.data.splits import ARCHIVES_DIR, FolderDatasetName, FolderLayout, check_dataset_name
 from kinetics.errors import ChecksumError
-from kinetics.manifests.fetch import FetchError, fetch
+from kinetics.fetch import FetchError, fetch
 from kinetics.progress import Progress
 
 REGISTRY_FILE = "video_folders.json"

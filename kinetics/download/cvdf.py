@@ -120,7 +120,7 @@ def fetch_from_cvdf(tasks: list[ClipTask], *, mirror: CvdfMirror, layout: Corpus
 
     Returns the ids of the clips the mirror did not provide (left pending for another source).
     """
-    from kinetics.manifests.fetch import fetch
+    from kinetics.fetch import fetch
 
     pending = {task.clip_id: task for task in tasks}
     published = [t for t in tasks if layout.resolve(t.relpath).is_file()]

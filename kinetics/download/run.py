@@ -10,6 +10,7 @@ and adopted instead of being fetched again.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -31,9 +32,12 @@ from kinetics.download.throttle import BackoffPolicy, SharedThrottle
 from kinetics.download.worker import ClipTask, DiskFullError, WorkerConfig, process_clip, watch_parent
 from kinetics.download.youtube import DEFAULT_URL_TEMPLATE, CookiesFromBrowser, FetchOptions
 from kinetics.errors import CorpusError, KineticsError
+from kinetics.executors import WorkerLostError
 from kinetics.ffmpeg import find_ffmpeg
 from kinetics.manifests.readers import Manifest
 from kinetics.progress import Progress
+
+_log = logging.getLogger(__name__)
 
 ExecutorKind = Literal["local", "ray"]
 EXECUTOR_KINDS: tuple[str, ...] = ExecutorKind.__args__  # type: ignore[attr-defined]
@@ -141,6 +145,7 @@ class DownloadSummary:
     elapsed_seconds: float
     throttle_events: int
     absent: int = 0  # --source cvdf: selected clips the mirror does not have (left pending, no record)
+    lost: int = 0  # clips whose worker died mid-task (left pending: a re-run fetches them)
 
     @property
     def fetched(self) -> int:
@@ -189,7 +194,7 @@ def download(options: DownloadOptions) -> DownloadSummary:
         root=str(layout.root), selected=len(selected), skipped=skipped, ok=c.ok, adopted=tally.adopted,
         missing=c.missing, failed=c.failed, attempts=tally.attempts, reasons=dict(sorted(tally.reasons.items())),
         elapsed_seconds=round(time.monotonic() - started, 3), throttle_events=throttle.state().events - events_before,
-        absent=len(absent),
+        absent=len(absent), lost=tally.lost,
     )
 
 
@@ -202,11 +207,18 @@ class _Tally:
         self.throttle = throttle
         self.attempts = 0
         self.adopted = 0
+        self.lost = 0
         self.reasons: Counter = Counter()
 
     def take(self, outcome) -> None:
         if isinstance(outcome.error, DiskFullError):
             raise outcome.error
+        if isinstance(outcome.error, WorkerLostError):
+            # The clip did nothing wrong: leave it unrecorded (pending) so a plain re-run fetches it.
+            self.lost += 1
+            _log.warning("%s: %s; left pending for the next run", outcome.item.clip_id, outcome.error)
+            self.progress.update("failed")
+            return
         records = outcome.result if outcome.ok else (_crashed(outcome.item, outcome.error),)
         if not records:
             return
@@ -304,7 +316,7 @@ def _executor(options: DownloadOptions):
 
 
 def _crashed(task: ClipTask, error: BaseException | None) -> ClipRecord:
-    """A task that raised (a bug) or whose worker died: recorded as failed so the run goes on."""
+    """A task that raised (a bug): recorded as failed so the run goes on."""
     return ClipRecord(
         clip_id=task.clip_id, youtube_id=task.youtube_id, time_start=task.time_start, time_end=task.time_end,
         split=task.split, label=task.label, label_index=task.label_index, status="failed",

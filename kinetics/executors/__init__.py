@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from kinetics.executors.base import Executor, Outcome, Resources
+from kinetics.executors.base import Executor, Outcome, Resources, WorkerLostError
 from kinetics.executors.local import LocalExecutor
 
 EXECUTORS = ("local", "ray")
@@ -34,4 +34,4 @@ def make_executor(
     raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")
 
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "Outcome", "Resources", "make_executor"]
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "Outcome", "Resources", "WorkerLostError", "make_executor"]

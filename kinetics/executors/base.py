@@ -5,8 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, TypeVar
 
+from kinetics.errors import KineticsError
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+
+class WorkerLostError(KineticsError):
+    """The worker process running an item died (killed, out of memory, its node lost).
+
+    Not the item's fault: drivers leave such items unrecorded (pending), so a plain re-run
+    picks them up.
+    """
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
-from kinetics.executors.base import Item, Outcome, Result
+from kinetics.executors.base import Item, Outcome, Result, WorkerLostError
 
 
 class LocalExecutor:
@@ -53,7 +53,8 @@ class LocalExecutor:
                     yield Outcome(item, result=future.result())
                 except BrokenProcessPool as err:
                     self._discard_pool()
-                    yield Outcome(item, error=err)
+                    lost = WorkerLostError(f"a worker process died while running this item ({err})")
+                    yield Outcome(item, error=lost)
                 except Exception as err:  # the task raised: report it against its item
                     yield Outcome(item, error=err)
 

@@ -32,15 +32,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 from kinetics.corpus.layout import CorpusLayout
 from kinetics.errors import KineticsError, MissingDependencyError
-from kinetics.executors.base import Item, Outcome, Resources, Result
+from kinetics.executors.base import Item, Outcome, Resources, Result, WorkerLostError
 from kinetics.executors.shared_root import NodeName, RootToken, SharedRootError, check_token
 
 INSTALL_HINT = "pip install 'kinetics[ray]'"
 PROBE_TIMEOUT_SECONDS = 60.0
-
-
-class WorkerLostError(KineticsError):
-    """The worker process running an item died (killed, out of memory, its node lost)."""
 
 
 @dataclass

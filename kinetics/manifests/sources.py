@@ -27,18 +27,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kinetics.errors import ChecksumError, ManifestError
-from kinetics.manifests.fetch import fetch, sha256_of
+from kinetics.fetch import cache_dir, fetch, sha256_of
 from kinetics.manifests.readers import ImportReport, Manifest
 from kinetics.manifests.registry import KnownFile, Registry, Source, SourceFile, SourceName
 from kinetics.manifests.schema import normalise_split
 
-CACHE_ENV = "KINETICS_CACHE"
-
-
-def cache_dir() -> Path:
-    """``$KINETICS_CACHE``, else ``~/.cache/kinetics`` (shared with checkpoints and archives)."""
-    configured = os.environ.get(CACHE_ENV)
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "kinetics"
 
 
 def manifest_dir(version: str) -> Path:

@@ -1,25 +1,23 @@
 """Fetch a checkpoint into the user's cache, verify it, and read it safely (``I3D.from_pretrained`` uses it).
 
-The cache is ``$KINETICS_CACHE/checkpoints`` (default ``~/.cache/kinetics/checkpoints``). A file is
-streamed to a hidden ``.part`` sibling, hashed on the way, and renamed into place only when it is
-complete and, where the registry knows the sha256, matches it; a cached file is used as it is.
+The cache is ``$KINETICS_CACHE/checkpoints`` (default ``~/.cache/kinetics/checkpoints``). Files
+come through :func:`kinetics.fetch.fetch`: resumed after a dropped connection, renamed into place
+only when complete and, where the registry knows the sha256, matching it.
 Files are read with ``torch.load(weights_only=True)``: a checkpoint cannot run code.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from kinetics.errors import CheckpointError, ChecksumError
+from kinetics.errors import CheckpointError
+from kinetics.fetch import FetchError, fetch
+from kinetics.fetch import cache_dir as kinetics_cache_dir
 from kinetics.models.ports import (
     Port,
     detect_port,
@@ -29,16 +27,11 @@ from kinetics.models.ports import (
 )
 from kinetics.models.registry import CheckpointSpec, checkpoint_names, get_checkpoint
 
-TIMEOUT_SECONDS = 60.0
-_CHUNK_BYTES = 1 << 20
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     """Where checkpoints are kept: ``cache_dir``, else ``$KINETICS_CACHE/checkpoints``, else ~/.cache."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    base = os.environ.get("KINETICS_CACHE") or Path.home() / ".cache" / "kinetics"
-    return Path(base) / "checkpoints"
+    return Path(cache_dir) if cache_dir is not None else kinetics_cache_dir() / "checkpoints"
 
 
 def checkpoint_url(spec: CheckpointSpec, *, base_url: str | None = None) -> str:
@@ -51,42 +44,16 @@ def checkpoint_url(spec: CheckpointSpec, *, base_url: str | None = None) -> str:
 def fetch_checkpoint(
     spec: CheckpointSpec, *, cache_dir: str | os.PathLike | None = None, base_url: str | None = None
 ) -> Path:
-    """The cached file of ``spec``, downloading (and verifying) it first if it is not cached."""
-    directory = cache_root(cache_dir)
-    target = directory / f"{spec.name}{Path(spec.filename).suffix}"
+    """The cached file of ``spec``, downloading (resumably, and verified when its sha256 is known) if absent."""
+    target = cache_root(cache_dir) / f"{spec.name}{Path(spec.filename).suffix}"
     if target.is_file():
         return target
-    directory.mkdir(parents=True, exist_ok=True)
     url = checkpoint_url(spec, base_url=base_url)
-    temp = directory / f".{target.name}.{secrets.token_hex(4)}.part"
     try:
-        digest = _download(url, temp)
-        if spec.sha256 is not None and digest != spec.sha256:
-            raise ChecksumError(f"{url}: sha256 {digest} does not match {spec.sha256} registered for {spec.name}")
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+        fetch(url, target, sha256=spec.sha256)
+    except FetchError as err:
+        raise CheckpointError(str(err)) from err
     return target
-
-
-def _download(url: str, destination: Path) -> str:
-    """Stream ``url`` to ``destination``; the sha256 of what was written. Short reads are errors."""
-    hasher = hashlib.sha256()
-    received = 0
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response, open(destination, "wb") as out:
-            expected = response.headers.get("Content-Length")
-            while chunk := response.read(_CHUNK_BYTES):
-                hasher.update(chunk)
-                out.write(chunk)
-                received += len(chunk)
-    except urllib.error.HTTPError as err:
-        raise CheckpointError(f"{url}: HTTP {err.code} {err.reason}") from err
-    except (urllib.error.URLError, OSError) as err:  # refused, timed out, cut short (IncompleteRead)
-        raise CheckpointError(f"{url}: download failed after {received} bytes: {err}") from err
-    if expected is not None and received != int(expected):
-        raise CheckpointError(f"{url}: got {received} of {expected} bytes")
-    return hasher.hexdigest()
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -93,3 +93,19 @@ def test_mirroring_while_decoding_equals_mirroring_after(numbered_clip):
     for box in (None, CropBox(8, 16, 32, 64), CropBox(7, 13, 31, 61)):
         plain = read_rgb(path, [10, 31], box=box)
         assert torch.equal(read_rgb(path, [10, 31], box=box, hflip=True), plain.flip(-1))
+
+
+def test_h264_in_avi_starts_at_frame_zero(tmp_path):
+    """AVI times H.264 frames from decode order, so the first shown frame sits ticks after 0.
+
+    Frame i is the frame shown at i / fps: the first frame stands in before its own timestamp (no
+    error), and later frames follow the container's timestamps (late by the B-frame delay, two
+    frames with x264's defaults).
+    """
+    from numbered_media import make_numbered_clip
+
+    path = make_numbered_clip(tmp_path / "clip.avi", fps=25, seconds=2, gop=12)
+    wanted = [0, 1, 2, 25, 49]
+    got = frame_numbers(read_rgb(path, wanted))
+    assert got[0] == 0 and got == sorted(got)
+    assert all(want - 2 <= number <= want for want, number in zip(wanted, got))

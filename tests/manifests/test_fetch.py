@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from kinetics.errors import ChecksumError
-from kinetics.manifests.fetch import FetchError, fetch, part_path
+from kinetics.fetch import FetchError, fetch, part_path
 
 pytestmark = pytest.mark.network_loopback
 

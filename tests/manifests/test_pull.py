@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kinetics.errors import ChecksumError, ManifestError
-from kinetics.manifests.fetch import FetchError
+from kinetics.fetch import FetchError
 from kinetics.manifests.readers import Manifest
 from kinetics.manifests.registry import Registry
 from kinetics.manifests.sources import load_manifest, manifest_dir, pull_manifest

@@ -96,7 +96,7 @@ def test_known_sha256_is_verified(serve, small_file, tmp_path):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     cache = tmp_path / "cache"
     wrong = _small_spec(sha256="0" * 64)
-    with pytest.raises(ChecksumError, match=f"sha256 {digest} does not match 0000"):
+    with pytest.raises(ChecksumError, match=f"sha256 {digest} does not match the expected 0000"):
         fetch_checkpoint(wrong, cache_dir=cache, base_url=server.url("files"))
     assert list(cache.iterdir()) == []  # neither the file nor its .part is left behind
     model = I3D.from_pretrained(_small_spec(sha256=digest), cache_dir=cache, base_url=server.url("files"))
@@ -112,7 +112,7 @@ def test_failed_downloads_name_the_url_and_leave_nothing(serve, small_file, tmp_
     with pytest.raises(CheckpointError, match=match) as caught:
         fetch_checkpoint(_small_spec(), cache_dir=cache, base_url=server.url(route))
     assert server.url(route) in str(caught.value)
-    assert list(cache.iterdir()) == []
+    assert not any(p.suffix == ".pth" for p in cache.iterdir())  # no final file; a .part may stay to resume
 
 
 def test_local_files_are_recognised_by_their_names(small_file, random_state_dict, tmp_path):

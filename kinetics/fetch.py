@@ -1,4 +1,5 @@
-"""Resumable, atomic, verified HTTP downloads (annotation files and archives; any small-to-large file).
+"""Resumable, atomic, verified HTTP downloads (manifests, archives, mirror parts, checkpoints), and
+the cache they land in.
 
 A transfer writes to a hidden ``.<name>.part`` beside its destination. When the connection drops,
 the part stays and the next attempt (in this call or a later one) asks only for the rest with an
@@ -24,6 +25,7 @@ from kinetics.corpus.layout import fsync_dir
 from kinetics.errors import ChecksumError, KineticsError
 
 CHUNK_BYTES = 1 << 16
+CACHE_ENV = "KINETICS_CACHE"
 _TRANSIENT_HTTP = {408, 425, 429, 500, 502, 503, 504}
 
 
@@ -38,6 +40,12 @@ class Fetched:
     bytes: int
     sha256: str
     resumed_from_bytes: int  # bytes already on disk when this call started (0: a fresh download)
+
+
+def cache_dir() -> Path:
+    """``$KINETICS_CACHE``, else ``~/.cache/kinetics``: manifests, checkpoints and archives live under it."""
+    configured = os.environ.get(CACHE_ENV)
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "kinetics"
 
 
 def sha256_of(path: str | os.PathLike) -> str:
