@@ -88,7 +88,7 @@ class KineticsDataset(ClipDataset):
             transform=transform,
             on_error=on_error,
             seed=seed,
-            classes=_class_names(table),
+            classes=_class_names(index, table),
         )
 
     def __repr__(self) -> str:
@@ -122,14 +122,17 @@ def _ok_clips(index: CorpusIndex, split: str, flow_method: str | None) -> tuple[
     return table, counts
 
 
-def _class_names(table: pa.Table) -> list[str] | None:
-    """Label names by label_index, from the first ok clip of each label (unseen indices get "")."""
-    if "label" not in table.column_names or table.num_rows == 0:
+def _class_names(index: CorpusIndex, table: pa.Table) -> list[str] | None:
+    """Label names by label_index: from the corpus's manifest (every class it was asked for, even
+    one with no ok clip in this split), else from the ok clips. Unseen indices get ""."""
+    targets = index.targets.read(["label", "label_index"])
+    source = targets if targets.num_rows else table
+    if "label" not in source.column_names or source.num_rows == 0:
         return None
-    indices = table.column("label_index")
+    indices = source.column("label_index")
     unique = pc.unique(indices).drop_null()
     first = pc.index_in(unique, value_set=indices)  # an integer hash: cheap even at 650,000 rows
-    labels = table.column("label").take(first)
+    labels = source.column("label").take(first)
     names = {i: label for i, label in zip(unique.to_pylist(), labels.to_pylist()) if i >= 0 and label is not None}
     if not names:
         return None

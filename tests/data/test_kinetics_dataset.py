@@ -165,3 +165,18 @@ def test_multi_view_with_flow_stacks_both_streams(mini_corpus):
     sample = with_flow[0]
     assert sample["rgb"].shape == (3, 3, 8, 48, 48) and sample["flow"].shape == (3, 2, 8, 48, 48)
     assert sample["start_seconds"].shape == (3,)
+
+
+def test_class_names_come_from_the_corpus_manifest(mini_corpus, tmp_path, shared_data):
+    """A class with no ok clip in the split still has its name at its index (the checkpoint's order)."""
+    import shutil
+
+    from kinetics.corpus.index import CorpusIndex
+    from kinetics.manifests.readers import Manifest
+
+    root = tmp_path / "copy"
+    shutil.copytree(mini_corpus.root, root)
+    manifest = Manifest.from_file(shared_data / "kinetics400" / "kinetics-400_val.csv", version="400")
+    CorpusIndex(root).add_targets(manifest.table)
+    classes = KineticsDataset(root, "train").classes
+    assert len(classes) == 400 and classes == manifest.classes
