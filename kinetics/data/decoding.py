@@ -212,37 +212,56 @@ def _decode(container, stream, wanted: np.ndarray, new_window, path) -> _Window:
 
 
 def _fill(window: _Window, frames, wanted: np.ndarray, frames_per_tick: float, start_pts: int, path, *, from_start: bool) -> bool:
-    """Put the latest frame at or before each wanted index into ``window``; False if the seek overshot.
+    """Put the frame for each wanted index into ``window``; False if the seek overshot."""
+    try:
+        for slot, frame in match_frames(frames, wanted, frames_per_tick=frames_per_tick, start_pts=start_pts, from_start=from_start):
+            window.take(slot, frame)
+    except SeekOvershot:
+        return False
+    except LookupError:
+        raise CorruptClipError(path, f"no frame decodes at or after frame {int(wanted[0])}") from None
+    return True
 
-    Decoding ``from_start``, the stream's first frame stands in for any index before its own
-    timestamp: AVI and some MP4 muxers start the first shown frame a tick or two after 0.
+
+class SeekOvershot(Exception):
+    """The first frame decoded after a seek is already past the first wanted one."""
+
+
+def match_frames(frames, wanted, *, frames_per_tick: float | None, start_pts: int, from_start: bool):
+    """Yield ``(slot, frame)`` for each wanted stored index (sorted; repeats allowed): the latest
+    decoded frame shown at or before it, and the last frame for indices past the end.
+
+    A frame's index comes from its timestamp (``(pts - start_pts) * frames_per_tick``; its
+    position in the stream when either is unknown). Decoding ``from_start``, the stream's first
+    frame stands in for any index before its own timestamp (AVI and some MP4 muxers show the first
+    frame a tick or two after 0); otherwise a first frame past the first wanted index raises
+    SeekOvershot. Raises LookupError when no frame decodes. Shared by RGB loading and flow
+    extraction, so both pick the same frames.
     """
-    slot, count, previous, decoded = 0, len(wanted), None, 0
-    for frame in frames:
-        pts = frame.pts if frame.pts is not None else start_pts + decoded / frames_per_tick
-        decoded += 1
-        index = round((pts - start_pts) * frames_per_tick)
+    slot, count, previous = 0, len(wanted), None
+    for number, frame in enumerate(frames):
+        if frame.pts is not None and frames_per_tick:
+            index = round((frame.pts - start_pts) * frames_per_tick)
+        else:
+            index = number
         if previous is None and from_start:
             previous = frame
         while slot < count and wanted[slot] < index:
             if previous is None:
-                return False
-            window.take(slot, previous)
+                raise SeekOvershot
+            yield slot, previous
+            slot += 1
+        while slot < count and wanted[slot] == index:
+            yield slot, frame
             slot += 1
         if slot == count:
-            return True
-        if wanted[slot] == index:
-            window.take(slot, frame)
-            slot += 1
-            if slot == count:
-                return True
+            return
         previous = frame
     if previous is None:
-        raise CorruptClipError(path, f"no frame decodes at or after frame {int(wanted[0])}")
+        raise LookupError("no frame decodes")
     while slot < count:  # past the end of the stream: the last frame stands in
-        window.take(slot, previous)
+        yield slot, previous
         slot += 1
-    return True
 
 
 def _even_superset(box: CropBox) -> tuple[CropBox, CropBox | None]:
