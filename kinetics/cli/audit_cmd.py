@@ -17,6 +17,7 @@ examples:
   kinetics audit --root /data/k400 --fail-under 0.9         # exit 1 when under 90% of the clips are ok
   kinetics audit --root /data/k400 --fingerprint k400.fingerprint.json.gz   # publish beside a paper
   kinetics audit --root /data/k400 --compare their.fingerprint.json.gz      # what we lack / have extra
+  kinetics audit --root /data/k400 --compact                # merge the index's part files (runs do it past 64)
 """
 
 
@@ -34,6 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument("--tolerance", type=float, default=0.5, metavar="SECONDS", help="allowed duration gap (default 0.5)")
     parser.add_argument("--out", default=None, metavar="FILE", help="write one row per clip that is not ok (.csv or .parquet)")
     parser.add_argument("--fix", action="store_true", help="record broken files as failed/corrupt_output and adopt valid unknown files")
+    parser.add_argument("--compact", action="store_true", help="merge the index's part files into one per table (safe while downloads run)")
     parser.add_argument("--fail-under", type=_fraction, default=None, metavar="FRACTION", help="exit 1 when ok/targets is below this")
     parser.add_argument("--fingerprint", default=None, metavar="OUT", help="write the ok clips per split with a content hash (.json or .json.gz)")
     parser.add_argument("--compare", default=None, metavar="FINGERPRINT", help="compare this corpus with a published fingerprint")
@@ -51,8 +53,14 @@ def run(args: argparse.Namespace) -> int:
         address=args.address, cpus_per_task=args.cpus_per_task, tolerance_seconds=args.tolerance,
         show_progress=args.progress,
     )
+    if args.compact:
+        from kinetics.corpus.index import CorpusIndex
+
+        compacted = CorpusIndex(args.root).compact()
     report = audit(options)
     output: dict = {"audit": report.as_dict()}
+    if args.compact:
+        output["compacted_files"] = compacted
     if args.out:
         output["out"] = str(report.write_missing(args.out))
     if args.fix:

@@ -38,6 +38,7 @@ from kinetics.errors import CorpusError
 from kinetics.manifests.schema import MANIFEST_SCHEMA
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+COMPACT_AFTER_PARTS = 64
 
 CLIP_SCHEMA = pa.schema(
     [
@@ -324,7 +325,14 @@ class CorpusIndex:
         return self.targets.append(table.append_column("recorded_at", stamp))
 
     def compact(self) -> dict[str, int]:
+        """Merge each journal's part files into one (safe beside running writers); files merged per table."""
         return {"clips": self.clips.compact(), "flow": self.flow.compact(), "manifest": self.targets.compact()}
+
+    def compact_if_fragmented(self, max_parts: int = COMPACT_AFTER_PARTS) -> dict[str, int]:
+        """Compact the journals that hold more than ``max_parts`` part files (runs call this at the end,
+        so a week of batched appends does not leave readers opening thousands of small files)."""
+        journals = {"clips": self.clips, "flow": self.flow, "manifest": self.targets}
+        return {name: journal.compact() for name, journal in journals.items() if len(journal.parts()) > max_parts}
 
     # -- reading -------------------------------------------------------------------------------
     def clip_state(self, split: str | None = None, columns: Sequence[str] | None = None) -> pa.Table:

@@ -189,6 +189,7 @@ def download(options: DownloadOptions) -> DownloadSummary:
                     absent = fetch_from_cvdf(tasks, mirror=mirror, layout=layout, run=run, flush=tally.recorder.flush, note=progress.note)
         finally:
             tally.recorder.close()
+    index.compact_if_fragmented()
     c = progress.counts
     return DownloadSummary(
         root=str(layout.root), selected=len(selected), skipped=skipped, ok=c.ok, adopted=tally.adopted,

@@ -181,6 +181,7 @@ def extract_flow(options: FlowOptions) -> FlowSummary:
                     pending = []
         finally:
             index.record_flow(pending)
+    index.compact_if_fragmented()
     c = progress.counts
     return FlowSummary(
         root=str(layout.root), method=options.method, selected=len(jobs) + skipped, skipped=skipped, ok=c.ok,

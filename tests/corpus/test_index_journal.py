@@ -151,3 +151,26 @@ def test_schema_is_stable_on_disk(tmp_path):
     assert schema.names == CLIP_SCHEMA.names
     assert schema.metadata[b"kinetics.schema"] == b"clips/1"
     assert not any(name.startswith(".") for name in os.listdir(part.parent))
+
+
+def test_runs_compact_only_a_fragmented_journal(tmp_path):
+    index = CorpusIndex(tmp_path)
+    for i, clip in enumerate(CLIPS[:4]):
+        index.record_clips([_record(clip, offset_seconds=i)])
+    assert index.compact_if_fragmented(max_parts=4) == {}  # 4 parts: left alone
+    index.record_clips([_record(CLIPS[4])])
+    assert index.compact_if_fragmented(max_parts=4) == {"clips": 5}
+    assert len(index.clips.parts()) == 1 and index.clip_state().num_rows == 5
+
+
+def test_audit_compact_flag_merges_every_journal(tmp_path, capsys):
+    import json
+
+    from kinetics.cli.main import main
+
+    index = CorpusIndex(tmp_path)
+    for i, clip in enumerate(CLIPS[:3]):
+        index.record_clips([_record(clip, offset_seconds=i)])
+    assert main(["audit", "--root", str(tmp_path), "--compact", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["compacted_files"]["clips"] == 3
+    assert len(index.clips.parts()) == 1 and index.clip_state().num_rows == 3
