@@ -71,9 +71,11 @@ class Selection:
 
 
 def parse_classes(value: str) -> tuple[str, ...]:
-    """``"a,b,c"`` or ``"@file"`` (one class per line; blank lines and ``#`` comments ignored)."""
-    if value.startswith("@"):
-        path = Path(value[1:]).expanduser()
+    """``"a,b,c"``, or a file (``@file``, or any existing path): one class per line, blank lines and
+    ``#`` comments ignored."""
+    as_file = value.startswith("@") or ("," not in value and Path(value).expanduser().is_file())
+    if as_file:
+        path = Path(value.removeprefix("@")).expanduser()
         try:
             lines = path.read_text(encoding="utf-8-sig").splitlines()
         except OSError as err:

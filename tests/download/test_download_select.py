@@ -58,6 +58,7 @@ def test_classes_from_a_file_or_a_list(tmp_path):
     listing = tmp_path / "classes.txt"
     listing.write_text("# my subset\nabseiling\n\nplaying guitar\nabseiling\n")
     assert parse_classes(f"@{listing}") == ("abseiling", "playing guitar")
+    assert parse_classes(str(listing)) == ("abseiling", "playing guitar")  # a plain path works too
     assert parse_classes("abseiling, archery ,") == ("abseiling", "archery")
     with pytest.raises(KineticsError, match="cannot read class list"):
         parse_classes(f"@{tmp_path / 'missing.txt'}")
