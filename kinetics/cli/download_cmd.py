@@ -43,7 +43,7 @@ def register(subparsers) -> None:
                       help="youtube: each window from YouTube (default); cvdf: the CVDF mirror's tar.gz parts")
     what.add_argument("--base-url", default=None, help="--source cvdf: where the part lists are (default CVDF's S3 bucket)")
     what.add_argument("--split", default=None, help="only this split (train, val, test)")
-    what.add_argument("--classes", type=_classes, default=None, help="comma-separated class names, or @FILE with one per line")
+    what.add_argument("--classes", type=_classes, default=None, help="comma-separated class names, or a file (FILE or @FILE) with one per line")
     what.add_argument("--limit", type=int, default=None, help="at most N clips in all")
     what.add_argument("--per-class", type=int, default=None, help="at most N clips per class")
     what.add_argument("--shard", type=_shard, default=None, help="take shard i of n (0-based), e.g. 0/4, split by sha1(clip_id)")
