@@ -20,12 +20,12 @@ absolute numbers are noisy, the ratios steadier. Run::
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from timing import cpu_seconds
 
 from kinetics.ffmpeg import run_ffmpeg
 
@@ -34,12 +34,6 @@ SHARED = REPO.parent / "shared" / "data"
 CRICKET = SHARED / "samples" / "v_CricketShot_g04_c01_rgb.gif"
 K700 = [SHARED / "kinetics700" / "kinetics-700_test.csv", SHARED / "kinetics700" / "kinetics-700_val.csv"]
 PAIRS_PER_CLIP = 249  # 10 s at 25 fps
-
-
-def cpu_seconds() -> float:
-    """CPU of this process (all threads) and of its finished children."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def trim_costs(work: Path, windows: int) -> dict[str, float]:
@@ -76,21 +70,14 @@ def trim_costs(work: Path, windows: int) -> dict[str, float]:
             "bytes_real_10s": real.stat().st_size / real_seconds * 10}
 
 
-def cricket_frames(width: int, height: int, count: int) -> np.ndarray:
-    import av
-    import cv2
-
-    with av.open(str(CRICKET)) as container:
-        grey = [f.to_ndarray(format="gray") for _, f in zip(range(count), container.decode(video=0))]
-    return np.stack([cv2.resize(g, (width, height), interpolation=cv2.INTER_LINEAR) for g in grey])
-
-
 def flow_costs(pairs: int) -> dict[str, dict[str, float]]:
+    from flow_methods import cricket_frames
+
     from kinetics.flow.methods import compute_flow, default_params
 
     costs = {}
     for width in (340, 455):
-        frames = cricket_frames(width, 256, pairs + 1)
+        frames = cricket_frames(pairs, width=width, height=256)
         for method in ("tvl1", "dis"):
             count = pairs if method == "tvl1" else 10 * pairs
             stack = frames if method == "tvl1" else np.concatenate([frames] * 10)[: count + 1]

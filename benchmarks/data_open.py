@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
+from timing import best_of
 
 from kinetics.corpus.index import CLIP_SCHEMA, FLOW_SCHEMA, CorpusIndex
 from kinetics.data.dataset import KineticsDataset
@@ -76,15 +77,6 @@ def write_corpus(root: Path, rows: int) -> None:
         if name not in flow.column_names:
             flow = flow.append_column(FLOW_SCHEMA.field(name), pa.nulls(flow.num_rows, FLOW_SCHEMA.field(name).type))
     index.flow.append(flow)
-
-
-def best_of(repeat: int, fn) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,8 +29,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kinetics.corpus.index import ClipRecord, CorpusIndex
-from kinetics.corpus.layout import CorpusLayout
 from kinetics.data.dataset import KineticsDataset
 from kinetics.data.decoding import torchcodec_decoder
 from kinetics.data.timebase import stored_indices
@@ -55,18 +54,14 @@ def make_clip(path: Path) -> Path:
 def make_corpus(root: Path, clip: Path, count: int) -> None:
     import av
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "data"))
+    from numbered_media import add_clip, write_index
+
     with av.open(str(clip)) as container:
         frames = sum(1 for _ in container.decode(video=0))
-    layout, records = CorpusLayout(root), []
-    for i in range(count):
-        clip_id = f"bench{i:06d}_000000_000010"
-        rel = layout.clip_relpath("train", "cricket shot", clip_id)
-        layout.resolve(rel).parent.mkdir(parents=True, exist_ok=True)
-        layout.resolve(rel).write_bytes(clip.read_bytes())
-        records.append(ClipRecord(clip_id=clip_id, youtube_id=clip_id[:11], time_start=0.0, time_end=10.0, split="train",
-                                  status="ok", label="cricket shot", label_index=0, path=rel, fps=float(FPS),
-                                  frames=frames, width=WIDTH, height=HEIGHT, duration=frames / FPS))
-    CorpusIndex(root).record_clips(records)
+    write_index(root, [add_clip(root, clip, clip_id=f"bench{i:06d}_000000_000010", split="train", label="cricket shot",
+                                label_index=0, fps=float(FPS), frames=frames, width=WIDTH, height=HEIGHT)
+                       for i in range(count)])
 
 
 def timed(fn, items) -> tuple[float, float]:

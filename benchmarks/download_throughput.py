@@ -20,13 +20,14 @@ import argparse
 import csv
 import json
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -46,11 +47,6 @@ def serve(directory: str) -> None:
     server.stop()
 
 
-def cpu_seconds() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def make_sources(directory: Path, count: int, seconds: float) -> list[Path]:
     from media import make_clip
 
@@ -66,7 +62,7 @@ def write_manifest(path: Path, ids: list[str], windows: list[tuple[float, float]
             writer.writerow(["bench", youtube_id, start, end, "train"])
 
 
-def run_download(base: str, manifest: Path, root: Path, jobs: int) -> tuple[float, float, dict]:
+def run_download(base: str, manifest: Path, root: Path, jobs: int) -> tuple[float, float]:
     from kinetics.cli.main import main
 
     shutil.rmtree(root, ignore_errors=True)
@@ -76,7 +72,7 @@ def run_download(base: str, manifest: Path, root: Path, jobs: int) -> tuple[floa
     code = main(args)
     if code != 0:
         raise SystemExit(f"download failed with exit code {code}")
-    return time.monotonic() - began, cpu_seconds() - cpu, {}
+    return time.monotonic() - began, cpu_seconds() - cpu
 
 
 def bare_trim(base: str, ids: list[str], windows, out: Path) -> tuple[float, float]:
@@ -163,7 +159,7 @@ def main() -> None:
             chunk = slice(run * args.clips, (run + 1) * args.clips)
             manifest = work / f"m{run}.csv"
             write_manifest(manifest, ids[chunk], windows[chunk])
-            wall, cpu, _ = run_download(base, manifest, work / f"root{run}", jobs)
+            wall, cpu = run_download(base, manifest, work / f"root{run}", jobs)
             per_jobs[jobs] = (wall, cpu)
             print(f"--jobs {jobs}: {60 * args.clips / wall:6.1f} clips/min  ({wall / args.clips:.2f} s/clip wall, "
                   f"{cpu / args.clips:.2f} CPU s/clip)")

@@ -25,6 +25,7 @@ import os
 import sys
 import time
 
+from kinetics.errors import MissingDependencyError
 from kinetics.executors import make_executor
 
 
@@ -81,7 +82,7 @@ def main() -> None:
         try:
             rows[kind] = measure(kind, jobs=args.jobs, tasks=args.tasks, sleep_tasks=args.sleep_tasks,
                                  sleep_seconds=args.sleep_ms / 1000)
-        except ImportError as err:
+        except MissingDependencyError as err:  # no Ray: the local pool alone
             print(f"{kind}: skipped ({err})", file=sys.stderr)
     print(f"jobs={args.jobs}, {args.tasks} trivial tasks, {args.sleep_tasks} tasks of {args.sleep_ms:g} ms, {os.cpu_count()} CPUs")
     header = f"{'executor':<10}{'start s':>9}{'tasks/s':>10}{'ms/task/worker':>16}{'overhead ms/task':>18}{'efficiency':>12}{'stop s':>8}"

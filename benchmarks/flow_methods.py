@@ -30,12 +30,13 @@ CRICKET = REPO.parent / "shared" / "data" / "samples" / "v_CricketShot_g04_c01_r
 WIDTH, HEIGHT = 340, 256
 
 
-def cricket_frames(count: int) -> np.ndarray:
+def cricket_frames(pairs: int, *, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """The first ``pairs + 1`` frames of the cricket clip, grey, resized (bilinear) to ``width x height``."""
     import av
 
     with av.open(str(CRICKET)) as container:
-        grey = [f.to_ndarray(format="gray") for _, f in zip(range(count + 1), container.decode(video=0))]
-    return np.stack([cv2.resize(g, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR) for g in grey])
+        grey = [f.to_ndarray(format="gray") for _, f in zip(range(pairs + 1), container.decode(video=0))]
+    return np.stack([cv2.resize(g, (width, height), interpolation=cv2.INTER_LINEAR) for g in grey])
 
 
 def translated_frames(count: int, dx: int = 4, dy: int = 2) -> np.ndarray:

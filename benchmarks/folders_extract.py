@@ -19,26 +19,17 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "folders"))
 
 from rar4 import write_rar4  # noqa: E402
+from timing import best_of  # noqa: E402
 from unrar.cffi.rarfile import RarFile  # noqa: E402
 
 from kinetics.data.archives import extract_archive  # noqa: E402
 from kinetics.data.splits import Split  # noqa: E402
-
-
-def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def bench_extract(work: Path, files: int, megabytes: int, repeats: int) -> None:
@@ -58,7 +49,7 @@ def bench_extract(work: Path, files: int, megabytes: int, repeats: int) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(rar.read(name))
 
-    t_ours, t_base = best_of(repeats, ours), best_of(repeats, baseline)
+    (t_ours, _), (t_base, _) = best_of(repeats, ours), best_of(repeats, baseline)
     print(f"extract {files} x {megabytes} MB: kinetics {total_mb / t_ours:8.1f} MB/s ({t_ours:.2f} s)   "
           f"RarFile.read baseline {total_mb / t_base:8.1f} MB/s ({t_base:.2f} s)   speed-up x{t_base / t_ours:.2f}")
 
@@ -82,7 +73,7 @@ def bench_open(work: Path, shared: Path, repeats: int) -> None:
         listed = Split.from_ucf101(root / "ucfTrainTestlist", 1).train
         assert sum(os.path.exists(root / "UCF101" / e.video_relpath) for e in listed) == 9537
 
-    t_ours, t_base = best_of(repeats, ours), best_of(repeats, baseline)
+    (t_ours, _), (t_base, _) = best_of(repeats, ours), best_of(repeats, baseline)
     print(f"open UCF-101 split 1 train (9,537 of 13,320 files): UCF101Dataset {t_ours * 1000:7.1f} ms   "
           f"parse + stat-per-file baseline {t_base * 1000:7.1f} ms   ratio x{t_base / t_ours:.2f}")
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
 from pathlib import Path
+
+from timing import best_of
 
 from kinetics.manifests.readers import Manifest, _csv_rows
 
@@ -23,15 +24,6 @@ def row_by_row(path: Path) -> Manifest:
     return Manifest._build(_csv_rows(io.StringIO(text, newline=""), str(path)), str(path))
 
 
-def best_of(repeat: int, fn, files: list[Path]) -> tuple[float, list[Manifest]]:
-    best, result = float("inf"), []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = [fn(f) for f in files]
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -39,8 +31,8 @@ def main() -> None:
     args = parser.parse_args()
     files = sorted(p for p in args.data.glob("kinetics*/**/*.csv"))
     Manifest.from_file(files[0])  # imports and first-call costs out of the timings
-    slow_s, slow = best_of(args.repeat, row_by_row, files)
-    fast_s, fast = best_of(args.repeat, Manifest.from_file, files)
+    slow_s, slow = best_of(args.repeat, lambda: [row_by_row(f) for f in files])
+    fast_s, fast = best_of(args.repeat, lambda: [Manifest.from_file(f) for f in files])
     rows = sum(m.report.rows_read for m in fast)
     assert all(a.table.equals(b.table) for a, b in zip(fast, slow)), "the two readers disagree"
     print(f"files: {len(files)}  rows: {rows:,}")

@@ -18,6 +18,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
@@ -95,6 +96,27 @@ def measure(model: I3D, clips: torch.Tensor, labels: torch.Tensor, *, mode: str,
     return _time(step, device=device, warmup=warmup, iters=iters)
 
 
+def random_inputs(device: torch.device, *, batch: int, frames: int, size: int) -> tuple[I3D, torch.Tensor, torch.Tensor]:
+    """A 400-class RGB I3D, a batch of random clips in [-1, 1] and random labels, seeded."""
+    torch.manual_seed(0)
+    model = I3D(400).to(device)
+    clips = torch.rand(batch, 3, frames, size, size, device=device) * 2 - 1
+    labels = torch.randint(0, 400, (batch,), device=device)
+    return model, clips, labels
+
+
+def measure_all(model: I3D, clips: torch.Tensor, labels: torch.Tensor, *, modes: list[str], variants: list[str],
+                warmup: int, iters: int) -> Iterator[Figure]:
+    """Each mode with each variant in turn; ratios are to the mode's first variant (the baseline)."""
+    batch = clips.shape[0]
+    for mode in modes:
+        baseline = None
+        for variant in variants:
+            seconds = measure(model, clips, labels, mode=mode, variant=variant, warmup=warmup, iters=iters)
+            baseline = baseline or seconds
+            yield Figure(mode, variant, batch / seconds, seconds, baseline / seconds)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -117,10 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         variants = ["fp32", *variants]
     if cuda:
         torch.backends.cudnn.benchmark = True
-    torch.manual_seed(0)
-    model = I3D(400).to(device)
-    clips = torch.rand(batch, 3, args.frames, args.size, args.size, device=device) * 2 - 1
-    labels = torch.randint(0, 400, (batch,), device=device)
+    model, clips, labels = random_inputs(device, batch=batch, frames=args.frames, size=args.size)
 
     name = torch.cuda.get_device_name(device) if cuda else f"cpu ({platform.processor() or platform.machine()})"
     header = {
@@ -129,19 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.json:
         print(" ".join(f"{k}={v}" for k, v in header.items()), flush=True)
-    figures: list[Figure] = []
-    for mode in args.modes:
-        baseline = None
-        for variant in variants:
-            seconds = measure(model, clips, labels, mode=mode, variant=variant, warmup=args.warmup, iters=args.iters)
-            baseline = baseline or seconds
-            figure = Figure(mode, variant, batch / seconds, seconds, baseline / seconds)
-            figures.append(figure)
-            if not args.json:
-                print(f"{mode:8s} {variant:18s} {figure.clips_per_second:9.3f} clips/s  "
-                      f"{seconds * 1000:10.1f} ms/batch  x{figure.ratio_to_baseline:.2f} vs fp32", flush=True)
+    measured: list[Figure] = []
+    for figure in measure_all(model, clips, labels, modes=args.modes, variants=variants, warmup=args.warmup, iters=args.iters):
+        measured.append(figure)
+        if not args.json:
+            print(f"{figure.mode:8s} {figure.variant:18s} {figure.clips_per_second:9.3f} clips/s  "
+                  f"{figure.seconds_per_batch * 1000:10.1f} ms/batch  x{figure.ratio_to_baseline:.2f} vs fp32", flush=True)
     if args.json:
-        json.dump({**header, "figures": [asdict(f) for f in figures]}, sys.stdout, indent=2)
+        json.dump({**header, "figures": [asdict(f) for f in measured]}, sys.stdout, indent=2)
         print()
     return 0
 

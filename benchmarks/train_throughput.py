@@ -4,7 +4,7 @@
     python benchmarks/train_throughput.py --frames 16 --size 112 --steps 4 --workers 0 2
     python benchmarks/train_throughput.py --skip-model --json
 
-Part 1 reuses benchmarks/model_throughput.py's ``measure`` (no second copy of that code): forward
+Part 1 reuses benchmarks/model_throughput.py's ``measure_all`` (no second copy of that code): forward
 (eval, inference mode) and SGD training steps on random clips, fp32 as the baseline and AMP on CUDA
 with its ratio to it. Part 2 runs the real ``kinetics train`` command (``main(["train", ...])``) on a
 corpus of synthetic 320x240 clips made with ffmpeg, for each ``--workers`` value, and reports the
@@ -34,30 +34,20 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "tests" / "data"))
 
 from media import make_clip  # noqa: E402
-from model_throughput import measure  # noqa: E402
+from model_throughput import measure_all, random_inputs  # noqa: E402
 from numbered_media import add_clip, write_index  # noqa: E402
 
 from kinetics.cli.main import main as kinetics_main  # noqa: E402
-from kinetics.models.i3d import I3D  # noqa: E402
 
 CLASSES = ("abseiling", "air_drumming", "archery", "arm_wrestling")
 
 
 def model_figures(*, device: torch.device, batch: int, frames: int, size: int, iters: int) -> list[dict]:
-    torch.manual_seed(0)
-    model = I3D(400).to(device)
-    clips = torch.rand(batch, 3, frames, size, size, device=device) * 2 - 1
-    labels = torch.randint(0, 400, (batch,), device=device)
+    model, clips, labels = random_inputs(device, batch=batch, frames=frames, size=size)
     variants = ["fp32", "amp"] if device.type == "cuda" else ["fp32"]
-    figures = []
-    for mode in ("forward", "train"):
-        baseline = None
-        for variant in variants:
-            seconds = measure(model, clips, labels, mode=mode, variant=variant, warmup=1, iters=iters)
-            baseline = baseline or seconds
-            figures.append({"mode": mode, "variant": variant, "clips_per_second": round(batch / seconds, 3),
-                            "ratio_to_fp32": round(baseline / seconds, 2)})
-    return figures
+    return [{"mode": f.mode, "variant": f.variant, "clips_per_second": round(f.clips_per_second, 3),
+             "ratio_to_fp32": round(f.ratio_to_baseline, 2)}
+            for f in measure_all(model, clips, labels, modes=["forward", "train"], variants=variants, warmup=1, iters=iters)]
 
 
 def build_corpus(root: Path, *, clips_per_class: int) -> None:

@@ -7,7 +7,6 @@ torch, yt-dlp or PyAV until the piece that needs them is used.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -79,7 +78,3 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return __all__
 
-
-if TYPE_CHECKING:  # for editors and type checkers only
-    from kinetics.corpus.index import ClipRecord, CorpusIndex, FlowRecord  # noqa: F401
-    from kinetics.manifests.readers import Manifest  # noqa: F401

@@ -119,6 +119,7 @@ class Progress:
             self._bar.write(message, file=self._stream)
         elif self._json is not None:
             self._json.write(json.dumps({"event": "note", "message": message}) + "\n")
+            self._json.flush()
 
     def close(self) -> None:
         if self._bar is not None:

@@ -12,6 +12,10 @@ EXIT_FAILURE = 1  # the work failed, or a check the user asked for did not pass
 EXIT_USAGE = 2  # bad flags or arguments (argparse uses 2 as well)
 EXIT_INTERRUPTED = 130  # Ctrl-C; everything finished so far is kept
 
+#: kinetics.manifests.schema.VERSIONS, repeated here so that ``--help`` does not import pyarrow
+#: (tests/core/test_cli.py checks that the two agree).
+VERSIONS = ("400", "600", "700", "700-2020")
+
 
 def add_root(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     parser.add_argument("--root", required=required, help="corpus root directory")
@@ -24,8 +28,10 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 def add_executor(parser: argparse.ArgumentParser, *, default_jobs: int = 1) -> None:
     group = parser.add_argument_group("execution")
     group.add_argument("--jobs", "-j", type=int, default=default_jobs, help=f"parallel workers (default {default_jobs})")
+    from kinetics.executors import EXECUTORS  # light: no Ray until one is asked for
+
     group.add_argument(
-        "--executor", choices=["local", "ray"], default="local", help="local process pool (default) or a Ray cluster"
+        "--executor", choices=EXECUTORS, default="local", help="local process pool (default) or a Ray cluster"
     )
     group.add_argument("--address", default=None, help="Ray cluster address (with --executor ray); 'auto' inside one")
     group.add_argument(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kinetics.cli.common import EXIT_FAILURE, EXIT_OK, Examples, add_json, add_root, emit_json
+from kinetics.cli.common import EXIT_FAILURE, EXIT_OK, Examples, VERSIONS, add_json, add_root, emit_json
 
 EXAMPLES = """\
 examples:
@@ -22,7 +22,7 @@ def register(subparsers) -> None:
         epilog=EXAMPLES, formatter_class=Examples,
     )
     add_root(parser, required=False)
-    parser.add_argument("--version", default="400", choices=["400", "600", "700", "700-2020"], help="what you will download (sizes the disk check)")
+    parser.add_argument("--version", default="400", choices=VERSIONS, help="what you will download (sizes the disk check)")
     parser.add_argument("--split", default=None, help="only this split (default: all)")
     parser.add_argument("--bytes-per-clip", type=int, default=None, help="disk estimate per clip (default ~1 MB: 10 s at 256 px short side)")
     add_json(parser)

@@ -7,7 +7,8 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-from kinetics.cli.common import EXIT_OK, Examples, add_executor, add_json, add_progress, add_root, emit_json
+from kinetics.cli.common import EXIT_OK, Examples, VERSIONS, add_executor, add_json, add_progress, add_root, emit_json
+from kinetics.download.normalise import PRESETS  # light: no pyarrow, yt-dlp or PyAV at import
 
 EXAMPLES = """\
 examples:
@@ -37,7 +38,7 @@ def register(subparsers) -> None:
     )
     add_root(parser)
     what = parser.add_argument_group("what to fetch")
-    what.add_argument("--version", default="400", choices=["400", "600", "700", "700-2020"], help="official manifest (default 400)")
+    what.add_argument("--version", default="400", choices=VERSIONS, help="official manifest (default 400)")
     what.add_argument("--manifest", type=Path, default=None, help="a CSV, JSON or Parquet manifest instead of the official one")
     what.add_argument("--source", choices=["youtube", "cvdf"], default="youtube",
                       help="youtube: each window from YouTube (default); cvdf: the CVDF mirror's tar.gz parts")
@@ -53,7 +54,7 @@ def register(subparsers) -> None:
     fmt.add_argument("--no-audio", dest="audio", action="store_false", help="drop the audio track")
     fmt.add_argument("--keyframe-interval", type=float, default=0.5, help="seconds between keyframes (default 0.5)")
     fmt.add_argument("--crf", type=int, default=23, help="x264 quality, lower is better (default 23)")
-    fmt.add_argument("--preset", default="veryfast", choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"])
+    fmt.add_argument("--preset", default="veryfast", choices=PRESETS)
     add_executor(parser)
     polite = parser.add_argument_group("network and politeness")
     polite.add_argument("--url-template", default=None, help="URL for an id, default https://www.youtube.com/watch?v={youtube_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict, fields
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from kinetics.cli.common import EXIT_FAILURE, EXIT_OK, Examples, add_executor, add_json, add_progress, add_root, emit_json, warn
@@ -118,9 +118,11 @@ def method_params(args: argparse.Namespace):
     from kinetics.flow.methods import default_params
 
     own = {dest for _, dest, _, _ in _FLAGS_BY_METHOD[args.method]}
+    given = {}
     for flag, dest, _, _ in TVL1_FLAGS + DIS_FLAGS + FARNEBACK_FLAGS:
-        if getattr(args, dest, None) is not None and dest not in own:
+        value = getattr(args, dest, None)
+        if value is not None and dest not in own:
             raise ValueError(f"{flag} does not apply to --method {args.method}")
-    defaults = default_params(args.method)
-    given = {f.name: getattr(args, f.name) for f in fields(defaults) if getattr(args, f.name, None) is not None}
-    return type(defaults)(**{**asdict(defaults), **given})
+        if value is not None:
+            given[dest] = value
+    return replace(default_params(args.method), **given)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from kinetics.cli.common import EXIT_FAILURE, EXIT_INTERRUPTED, error
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     except KineticsError as err:
         error(str(err))
         return EXIT_FAILURE
-    except BrokenPipeError:  # `kinetics status | head`
+    except BrokenPipeError:  # `kinetics status | head`: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kinetics.cli.common import EXIT_OK, Examples, add_json, emit_json, warn
+from kinetics.cli.common import EXIT_OK, Examples, VERSIONS, add_json, emit_json, warn
 
 EXAMPLES = """\
 examples:
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     verbs = parser.add_subparsers(dest="manifests_verb", metavar="ACTION", required=True)
 
     pull = verbs.add_parser("pull", help="download, verify and cache a version's files", epilog=EXAMPLES, formatter_class=Examples)
-    pull.add_argument("--version", required=True, choices=["400", "600", "700", "700-2020"])
+    pull.add_argument("--version", required=True, choices=VERSIONS)
     pull.add_argument("--source", choices=["cvdf", "deepmind"], default=None, help="publisher (default: the registry's choice for the version)")
     pull.add_argument("--base-url", default=None, help="a mirror serving the source's paths")
     pull.add_argument("--split", action="append", default=None, help="only this split (repeatable)")
@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     imp = verbs.add_parser("import", help="normalise a CSV/JSON/Parquet you already have", epilog=EXAMPLES, formatter_class=Examples)
     imp.add_argument("file")
     imp.add_argument("--out", default=None, help="write Parquet here instead of into the cache")
-    imp.add_argument("--version", default=None, choices=["400", "600", "700", "700-2020"])
+    imp.add_argument("--version", default=None, choices=VERSIONS)
     imp.add_argument("--split", default=None, help="split for rows that carry none")
     imp.add_argument("--strict", action="store_true", help="exit 1 on any malformed row instead of skipping it")
     add_json(imp)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,11 +21,12 @@ from kinetics.corpus.index import CorpusIndex
 from kinetics.corpus.layout import RESERVED_TOP_LEVEL, CorpusLayout, is_temp_name, safe_split
 from kinetics.corpus.status import targets_with_state
 from kinetics.errors import CorpusError
+from kinetics.executors import EXECUTORS, ExecutorName, Resources, make_executor
 from kinetics.manifests.schema import normalise_split, parse_clip_id
+from kinetics.progress import Progress
 
 __all__ = ["AuditOptions", "AuditReport", "audit"]
 
-ExecutorName = Literal["local", "ray"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class AuditOptions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
-        if self.executor not in ("local", "ray"):
-            raise ValueError(f"executor must be 'local' or 'ray', got {self.executor!r}")
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
         if self.jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {self.jobs}")
         if self.tolerance_seconds < 0:
@@ -179,12 +179,7 @@ def _run_checks(tasks: list[ClipCheckTask], options: AuditOptions) -> dict[str, 
         return {}
     if not any(t.decode for t in tasks):
         return {t.clip_id: check_clip(t) for t in tasks}
-    from kinetics.executors import make_executor
-    from kinetics.progress import Progress
-
     results: dict[str, ClipCheck] = {}
-    from kinetics.executors import Resources
-
     resources = Resources(cpus=options.cpus_per_task or 1.0)
     with make_executor(options.executor, jobs=options.jobs, address=options.address, resources=resources, root=options.root) as executor, Progress(
         len(tasks), description="audit", show=options.show_progress

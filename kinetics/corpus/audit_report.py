@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from kinetics.corpus.layout import atomic_output
 from kinetics.errors import KineticsError
 
 ISSUE_COLUMNS = ["clip_id", "youtube_id", "label", "split", "status", "reason", "message", "path", "time_start", "time_end"]
@@ -165,11 +166,9 @@ class AuditReport:
         columns = {c: [getattr(i, c) for i in self.issues] for c in ISSUE_COLUMNS}
         schema = pa.schema([(c, pa.float64() if c.startswith("time_") else pa.string()) for c in ISSUE_COLUMNS])
         table = pa.table(columns, schema=schema)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.tmp")
-        if path.suffix == ".csv":
-            pacsv.write_csv(table, temp)
-        else:
-            pq.write_table(table, temp)
-        os.replace(temp, path)
+        with atomic_output(path) as temp:
+            if path.suffix == ".csv":
+                pacsv.write_csv(table, temp)
+            else:
+                pq.write_table(table, temp)
         return path

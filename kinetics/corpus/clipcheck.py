@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Problem = Literal["vanished", "zero_byte", "truncated", "undecodable", "wrong_duration"]
-PROBLEMS: tuple[str, ...] = ("vanished", "zero_byte", "truncated", "undecodable", "wrong_duration")
+PROBLEMS: tuple[str, ...] = get_args(Problem)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class ClipCheck:
     clip_id: str
     path: str
     bytes: int | None = None
-    problem: str | None = None
+    problem: Problem | None = None
     message: str | None = None
     duration: float | None = None  # seconds of decoded video
     fps: float | None = None

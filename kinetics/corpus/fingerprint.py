@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from kinetics.corpus.layout import atomic_output
 from kinetics.corpus.audit_report import AuditReport
 from kinetics.errors import ManifestError
 from kinetics.manifests.readers import FINGERPRINT_KIND, GZIP_MAGIC
@@ -119,10 +120,8 @@ class Fingerprint:
         payload = json.dumps(self.to_dict(), separators=(",", ":")).encode("utf-8")
         if path.suffix == ".gz":
             payload = gzip.compress(payload, mtime=0)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.tmp")
-        temp.write_bytes(payload)
-        os.replace(temp, path)
+        with atomic_output(path) as temp:
+            temp.write_bytes(payload)
         return path
 
 

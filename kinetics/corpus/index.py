@@ -22,10 +22,10 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -33,12 +33,15 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from kinetics.corpus.layout import CorpusLayout, fsync_dir
+from kinetics.corpus.layout import CorpusLayout, atomic_output, fsync_dir, is_temp_name
+from kinetics.corpus.reasons import STATUSES
 from kinetics.errors import CorpusError
 from kinetics.manifests.schema import MANIFEST_SCHEMA
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 COMPACT_AFTER_PARTS = 64
+STALE_TEMP_SECONDS = 3600  # a temp file this old belongs to a writer that died
+_READ_ATTEMPTS = 5
 
 CLIP_SCHEMA = pa.schema(
     [
@@ -140,7 +143,7 @@ class ClipRecord:
     attempt_id: str = field(default_factory=new_attempt_id)
 
     def __post_init__(self) -> None:
-        if self.status not in ("ok", "missing", "failed"):
+        if self.status not in STATUSES:
             raise ValueError(f"{self.clip_id}: status must be ok, missing or failed, got {self.status!r}")
         if self.status == "ok" and not self.path:
             raise ValueError(f"{self.clip_id}: an ok record needs a path")
@@ -209,36 +212,32 @@ class Journal:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{prefix}-{stamp}-{HOST[:32]}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
         final = self.directory / name
-        temp = self.directory / f".{name}.tmp"
         try:
-            with open(temp, "wb") as handle:
-                pq.write_table(table, handle, compression="zstd")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, final)
+            with atomic_output(final) as temp:
+                pq.write_table(table, temp, compression="zstd")
         except OSError as err:
-            temp.unlink(missing_ok=True)
             raise CorpusError(f"cannot write index part {final}: {err.strerror or err}") from err
-        fsync_dir(self.directory)
         return final
 
-    def read(self, columns: Sequence[str] | None = None, filter: pc.Expression | None = None) -> pa.Table:
+    def read(self, columns: Sequence[str] | None = None, where: pc.Expression | None = None) -> pa.Table:
         """Every row (the full history), in no particular order."""
-        parts = self.parts()
         wanted = list(columns) if columns is not None else self.schema.names
-        if not parts:
-            return self.schema.empty_table().select(wanted)
-        dataset = ds.dataset([str(p) for p in parts], schema=self.schema, format="parquet")
-        try:
-            return dataset.to_table(columns=wanted, filter=filter)
-        except FileNotFoundError:  # a compaction removed a part between listing and reading
-            return self.read(columns, filter)
+        for _ in range(_READ_ATTEMPTS):
+            parts = self.parts()
+            if not parts:
+                return self.schema.empty_table().select(wanted)
+            dataset = ds.dataset([str(p) for p in parts], schema=self.schema, format="parquet")
+            try:
+                return dataset.to_table(columns=wanted, filter=where)
+            except FileNotFoundError:  # a compaction removed a part between listing and reading
+                continue
+        raise CorpusError(f"{self.directory}: part files kept vanishing while being read (is something deleting them?)")
 
-    def latest(self, columns: Sequence[str] | None = None, filter: pc.Expression | None = None) -> pa.Table:
+    def latest(self, columns: Sequence[str] | None = None, where: pc.Expression | None = None) -> pa.Table:
         """The latest row per key: the current state of every entity."""
         wanted = list(columns) if columns is not None else self.schema.names
         needed = list(dict.fromkeys([*wanted, self.key, self.order_by]))
-        table = self.read(needed, filter)
+        table = self.read(needed, where)
         if table.num_rows == 0:
             return table.select(wanted)
         # Hash first: most keys have a single row, and sorting 650k strings costs more than reading
@@ -276,8 +275,16 @@ class Journal:
         for part in parts:
             if part != written:
                 part.unlink(missing_ok=True)
+        self._remove_stale_temps()
         fsync_dir(self.directory)
         return len(parts)
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of appends whose writer died long ago (a live append takes milliseconds)."""
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        for entry in os.scandir(self.directory):
+            if is_temp_name(entry.name) and entry.stat().st_mtime < cutoff:
+                Path(entry.path).unlink(missing_ok=True)
 
 
 def _drop_duplicate_rows(table: pa.Table, row_id: str) -> pa.Table:
@@ -315,7 +322,7 @@ class CorpusIndex:
         if manifest_table.num_rows == 0:
             return None
         table = manifest_table.select(MANIFEST_SCHEMA.names).cast(MANIFEST_SCHEMA)
-        known = self.targets.latest(["clip_id", "label", "split"])
+        known = self.targets.read(["clip_id"])  # membership only: no need for the latest row per clip
         if known.num_rows:
             fresh = pc.invert(pc.is_in(table.column("clip_id"), value_set=known.column("clip_id")))
             table = table.filter(fresh)
@@ -337,18 +344,18 @@ class CorpusIndex:
     # -- reading -------------------------------------------------------------------------------
     def clip_state(self, split: str | None = None, columns: Sequence[str] | None = None) -> pa.Table:
         """Current state of every clip that has at least one attempt."""
-        filter = pc.field("split") == split if split else None
-        return self.clips.latest(columns, filter)
+        return self.clips.latest(columns, _split_is(split))
 
     def flow_state(self, split: str | None = None, method: str | None = None, columns: Sequence[str] | None = None) -> pa.Table:
-        filter = None
-        if split:
-            filter = pc.field("split") == split
+        where = _split_is(split)
         if method:
             by_method = pc.field("method") == method
-            filter = by_method if filter is None else filter & by_method
-        return self.flow.latest(columns, filter)
+            where = by_method if where is None else where & by_method
+        return self.flow.latest(columns, where)
 
     def target_table(self, split: str | None = None) -> pa.Table:
-        filter = pc.field("split") == split if split else None
-        return self.targets.latest(MANIFEST_SCHEMA.names, filter)
+        return self.targets.latest(MANIFEST_SCHEMA.names, _split_is(split))
+
+
+def _split_is(split: str | None) -> pc.Expression | None:
+    return pc.field("split") == split if split else None

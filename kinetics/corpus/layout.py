@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from kinetics.errors import CorpusError
 
@@ -54,6 +55,7 @@ class CorpusLayout:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root).expanduser().absolute())
+        object.__setattr__(self, "_resolved_root", self.root.resolve())  # resolve() runs per loaded item
 
     @property
     def index_dir(self) -> Path:
@@ -73,14 +75,10 @@ class CorpusLayout:
     def resolve(self, relpath: str) -> Path:
         """Absolute path for an index-relative path; refuses anything that would leave the root."""
         path = (self.root / relpath).resolve()
-        root = self.root.resolve()
+        root = self._resolved_root
         if path != root and root not in path.parents:
             raise CorpusError(f"path escapes the corpus root {root}: {relpath!r}")
         return path
-
-    def temp_path(self, final: Path) -> Path:
-        """A hidden sibling of ``final`` to write to before renaming (same filesystem, so atomic)."""
-        return final.parent / f".{final.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
 
     def ensure_writable(self) -> None:
         """Create the root if needed and prove we can write to it, with an error naming it."""
@@ -91,6 +89,24 @@ class CorpusLayout:
             probe.unlink()
         except OSError as err:
             raise CorpusError(f"corpus root {self.root} is not writable: {err.strerror or err}") from err
+
+
+def temp_path(final: Path) -> Path:
+    """A hidden sibling of ``final`` to write to before renaming (same filesystem, so atomic)."""
+    return final.parent / f".{final.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
+
+
+@contextmanager
+def atomic_output(final: Path) -> Iterator[Path]:
+    """Write to the yielded temporary sibling of ``final``; on success it is published (fsync, then
+    rename), on any error it is removed. Every whole-file write in the package goes through here."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path(final)
+    try:
+        yield temp
+        publish(temp, final)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def publish(temp: Path, final: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kinetics.corpus.audit_report import AuditReport
+from kinetics.corpus.audit_report import AuditReport, ClipIssue
 from kinetics.corpus.index import ClipRecord, CorpusIndex
 from kinetics.corpus.reasons import Reason
 
@@ -33,21 +33,26 @@ def reconcile(report: AuditReport) -> ReconcileSummary:
     records = []
     for issue in report.broken():
         records.append(ClipRecord(
-            clip_id=issue.clip_id, youtube_id=issue.youtube_id, time_start=issue.time_start, time_end=issue.time_end,
-            split=issue.split, label=issue.label, label_index=issue.label_index, status=Reason.CORRUPT_OUTPUT.status,
-            reason=Reason.CORRUPT_OUTPUT.value, message=f"audit: {issue.reason}: {issue.message} ({issue.path})",
-            attempts=issue.attempts, source="audit", version=issue.version,
+            **_identity(issue), status=Reason.CORRUPT_OUTPUT.status, reason=Reason.CORRUPT_OUTPUT.value,
+            message=f"audit: {issue.reason}: {issue.message} ({issue.path})",
         ))
     marked = len(records)
     for check in report.adoptable:
-        issue = by_clip[check.clip_id]
         records.append(ClipRecord(
-            clip_id=issue.clip_id, youtube_id=issue.youtube_id, time_start=issue.time_start, time_end=issue.time_end,
-            split=issue.split, label=issue.label, label_index=issue.label_index, status="ok",
+            **_identity(by_clip[check.clip_id]), status="ok",
             message="audit: adopted a valid file the index did not have as ok",
             path=Path(check.path).relative_to(report.root).as_posix(), bytes=check.bytes, duration=check.duration,
             fps=check.fps, width=check.width, height=check.height, frames=check.frames, codec=check.codec,
-            has_audio=check.has_audio, attempts=issue.attempts, source="audit", version=issue.version,
+            has_audio=check.has_audio,
         ))
     part = index.record_clips(records) if records else None
     return ReconcileSummary(marked, len(records) - marked, part)
+
+
+def _identity(issue: ClipIssue) -> dict:
+    """The fields every record written by ``--fix`` copies from the clip's issue."""
+    return dict(
+        clip_id=issue.clip_id, youtube_id=issue.youtube_id, time_start=issue.time_start, time_end=issue.time_end,
+        split=issue.split, label=issue.label, label_index=issue.label_index, attempts=issue.attempts,
+        source="audit", version=issue.version,
+    )

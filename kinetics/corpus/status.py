@@ -130,10 +130,10 @@ def targets_with_state(index: CorpusIndex, split: str | None = None) -> pa.Table
 
 def recent_rate(index: CorpusIndex, *, split: str | None = None, window_minutes: float = 15.0) -> tuple[float | None, datetime | None]:
     """Attempts per minute over the last ``window_minutes`` of recorded activity, and when that was."""
-    filter = pc.field("source") != "audit"  # audit --fix records are bookkeeping, not download work
+    where = pc.field("source") != "audit"  # audit --fix records are bookkeeping, not download work
     if split:
-        filter = filter & (pc.field("split") == split)
-    stamps = index.clips.read(["finished_at"], filter).column("finished_at")
+        where = where & (pc.field("split") == split)
+    stamps = index.clips.read(["finished_at"], where).column("finished_at")
     if len(stamps) < 2:
         return None, (stamps[0].as_py() if len(stamps) else None)
     last = pc.max(stamps).as_py()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Literal, get_args
 
-from kinetics.corpus.layout import CorpusLayout, publish
+from kinetics.corpus.layout import CorpusLayout, publish, temp_path
 from kinetics.errors import KineticsError, MissingDependencyError
 
 ArchiveFormat = Literal["rar", "zip"]
@@ -169,7 +169,7 @@ class _TempFile:
 
     def __init__(self, run: _Extraction, final: Path, member: ArchiveMember):
         self.run, self.final, self.member = run, final, member
-        self.temp = run.layout.temp_path(final)
+        self.temp = temp_path(final)
         self.error: OSError | None = None
         self.size_bytes = 0
         self._handle = None

@@ -159,8 +159,7 @@ class ClipDataset(Dataset):
             raise ValueError(f"threads must be >= 0, got {threads}")
         self.records = records
         self.layout = None if root is None else CorpusLayout(Path(root))
-        self.sampling = sampling or SamplingOptions.train()
-        self.spatial = spatial or SpatialOptions.train()
+        self.sampling, self.spatial = self._protocol(True, sampling, spatial)
         self.modalities = modalities
         self.decoder = decoder
         self.threads = threads
@@ -172,6 +171,16 @@ class ClipDataset(Dataset):
         self.classes = list(classes) if classes is not None else None
         self._probed: dict[str, VideoRecord] = {}  # filled lazily, per process
         self._reported: set[str] = set()
+
+    @staticmethod
+    def _protocol(
+        train: bool, sampling: SamplingOptions | None, spatial: SpatialOptions | None
+    ) -> tuple[SamplingOptions, SpatialOptions]:
+        """The options given, else the I3D paper's: its training sampling and crops, or its test protocol."""
+        return (
+            sampling or (SamplingOptions.train() if train else SamplingOptions.test()),
+            spatial or (SpatialOptions.train() if train else SpatialOptions.test()),
+        )
 
     def __len__(self) -> int:
         return len(self.records)
@@ -232,9 +241,9 @@ class ClipDataset(Dataset):
             plan = self.spatial.plan(height, width, generator=generator)
             sample = {"label": int(record.label_index), "clip_id": record.clip_id}
             if "rgb" in self.modalities:
-                sample["rgb"] = self._stack([self._rgb(record, w, plan) for w in windows])
+                sample["rgb"] = self._read_views(windows, lambda frames: self._rgb(record, frames, plan))
             if flow is not None:
-                sample["flow"] = self._stack([self._flow(flow, w, plan) for w in windows])
+                sample["flow"] = self._read_views(windows, lambda frames: self._flow(flow, frames, plan))
         finally:
             if flow is not None:
                 flow.close()
@@ -244,8 +253,17 @@ class ClipDataset(Dataset):
             sample = self.transform(sample, generator=generator) if self._transform_takes_generator else self.transform(sample)
         return sample
 
-    def _stack(self, views: list[torch.Tensor]) -> torch.Tensor:
-        return torch.stack(views) if self.sampling.stacked else views[0]
+    def _read_views(self, windows: list[Window], read: Callable[[np.ndarray], torch.Tensor]) -> torch.Tensor:
+        """``read`` (target frame indices -> ``[C, T, H, W]``) for each window, stacked ``[V, C, T, H, W]``
+        when the sampling is. Windows that overlap (several views of a short clip) are read in one
+        call, which decodes each frame once; windows far apart are read one by one, each seeking."""
+        targets = [w.indices() for w in windows]
+        if not self.sampling.stacked:
+            return read(targets[0])
+        every = np.concatenate(targets)
+        if every.max() - every.min() < len(every):
+            return torch.stack(read(every).chunk(len(targets), dim=1))
+        return torch.stack([read(t) for t in targets])
 
     def _complete(self, record: VideoRecord) -> VideoRecord:
         if record.complete or "rgb" not in self.modalities:
@@ -275,8 +293,8 @@ class ClipDataset(Dataset):
             raise CorruptClipError(self.resolve(record.path), "the clip has no frames")
         return count
 
-    def _rgb(self, record: VideoRecord, window: Window, plan: SpatialPlan) -> torch.Tensor:
-        stored = stored_indices(window.indices(), record.fps, self.sampling.fps, record.frames)
+    def _rgb(self, record: VideoRecord, target: np.ndarray, plan: SpatialPlan) -> torch.Tensor:
+        stored = stored_indices(target, record.fps, self.sampling.fps, record.frames)
         path = self.resolve(record.path)
         read = dict(hflip=plan.flip, decoder=self.decoder, threads=self.threads)
         if (plan.height, plan.width) == (record.height, record.width):  # no resize: crop and mirror while decoding
@@ -292,23 +310,22 @@ class ClipDataset(Dataset):
             raise CorruptClipError(self.resolve(record.path), "no flow file for this clip (modalities include 'flow')")
         return FlowFile.open(self.resolve(record.flow_path))
 
-    def _flow(self, flow, window: Window, plan: SpatialPlan) -> torch.Tensor:
+    def _flow(self, flow, target: np.ndarray, plan: SpatialPlan) -> torch.Tensor:
         """Field ``k`` aligns with target frame ``k``; the last frame repeats the last field."""
         from kinetics.flow.store import dequantise
 
         if flow.num_fields < 1:
             raise CorruptClipError(flow.path, "the flow file has no fields")
-        fields = stored_indices(window.indices(), flow.fps, self.sampling.fps, flow.num_fields)
-        quantised = flow.read(fields)  # uint8 [T, H, W, 2]
+        fields = stored_indices(target, flow.fps, self.sampling.fps, flow.num_fields)
+        quantised = flow.read_planar(fields)  # uint8 [2, T, H, W]
         if (flow.height, flow.width) != (plan.height, plan.width):
-            values = torch.from_numpy(dequantise(quantised)).permute(3, 0, 1, 2)
-            return apply_plan(values, plan, is_flow=True).contiguous()
+            return apply_plan(torch.from_numpy(dequantise(quantised)), plan, is_flow=True).contiguous()
         if plan.box is not None:  # crop and mirror the uint8 fields (views), then one copy to floats
             b = plan.box
-            quantised = quantised[:, b.top : b.top + b.height, b.left : b.left + b.width]
+            quantised = quantised[..., b.top : b.top + b.height, b.left : b.left + b.width]
         if plan.flip:
-            quantised = quantised[:, :, ::-1]
-        values = torch.from_numpy(dequantise(np.ascontiguousarray(quantised.transpose(3, 0, 1, 2))))
+            quantised = quantised[..., ::-1]
+        values = torch.from_numpy(dequantise(np.ascontiguousarray(quantised)))
         return negate_flow_x(values) if plan.flip else values
 
 

@@ -73,15 +73,15 @@ class KineticsDataset(ClipDataset):
         index = CorpusIndex(root)
         if not index.exists():
             raise CorpusError(f"{index.root} has no index (index/clips): not a corpus root, or nothing downloaded yet")
-        training = split == "train"
         table, counts = _ok_clips(index, split, flow_method if "flow" in tuple(modalities) else None)
         self.split = split
         self.counts = counts
+        sampling, spatial = self._protocol(split == "train", sampling, spatial)
         super().__init__(
             RecordTable(table),
             index.root,
-            sampling=sampling or (SamplingOptions.train() if training else SamplingOptions.test()),
-            spatial=spatial or (SpatialOptions.train() if training else SpatialOptions.test()),
+            sampling=sampling,
+            spatial=spatial,
             modalities=modalities,
             decoder=decoder,
             threads=threads,

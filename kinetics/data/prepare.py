@@ -11,7 +11,6 @@ complete), checked (size, and sha256 where the registry knows it), then extracte
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -20,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from kinetics.corpus.layout import CorpusLayout
+from kinetics.corpus.layout import CorpusLayout, atomic_output
 from kinetics.data.archives import ArchiveError, ArchiveFormat, ExtractionReport, UnsafeArchiveError, extract_archive, list_members
 from kinetics.data.splits import ARCHIVES_DIR, FolderDatasetName, FolderLayout, check_dataset_name
 from kinetics.errors import ChecksumError
@@ -160,9 +159,8 @@ def _prepare_archive(source: ArchiveSource, layout: FolderLayout, downloads: Pat
         shutil.rmtree(staging, ignore_errors=True)
         raise ArchiveError(f"{err}; removed the download so that the next run fetches it again") from err
     done = {"name": source.name, "files": sum(len(r.files) for r in reports), "finished_at": datetime.now(timezone.utc).isoformat()}
-    temp = marker.with_name(f".{marker.name}.tmp")
-    temp.write_text(json.dumps(done) + "\n")
-    os.replace(temp, marker)
+    with atomic_output(marker) as temp:
+        temp.write_text(json.dumps(done) + "\n")
     if not options.keep_archives:
         archive.unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Callable, Literal, Sequence
 
+from kinetics.corpus.index import CorpusIndex
 from kinetics.data.clips import ClipDataset, Modality, OnError, VideoRecord
 from kinetics.data.dataset import SplitCounts
 from kinetics.data.decoding import DecoderName
@@ -66,11 +67,12 @@ class _FolderDataset(ClipDataset):
         #: split-file paths of the videos left out, for the user to look into
         self.missing_videos: tuple[str, ...] = tuple(e.video_relpath for e in missing)
         self.missing_flow: tuple[str, ...] = tuple(no_flow)
+        sampling, spatial = self._protocol(train, sampling, spatial)
         super().__init__(
             records,
             layout.root,
-            sampling=sampling or (SamplingOptions.train() if train else SamplingOptions.test()),
-            spatial=spatial or (SpatialOptions.train() if train else SpatialOptions.test()),
+            sampling=sampling,
+            spatial=spatial,
             modalities=modalities,
             decoder=decoder,
             threads=threads,
@@ -108,7 +110,5 @@ class HMDB51Dataset(_FolderDataset):
 
 def _flow_paths(root: Path, method: str) -> dict[str, str]:
     """``{clip_id: flow path}`` of the ok flow records of ``method`` in the root's index."""
-    from kinetics.corpus.index import CorpusIndex
-
     table = CorpusIndex(root).flow_state(split=FLOW_SPLIT, method=method, columns=["clip_id", "status", "path"])
     return {row["clip_id"]: row["path"] for row in table.to_pylist() if row["status"] == "ok" and row["path"]}

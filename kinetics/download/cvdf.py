@@ -18,7 +18,6 @@ same command with ``--source youtube`` fills them in afterwards (or the other wa
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tarfile
 import zlib
@@ -26,14 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
-from kinetics.corpus.index import ClipRecord
-from kinetics.corpus.layout import CorpusLayout
+from kinetics.corpus.index import ClipRecord, utcnow
+from kinetics.corpus.layout import CorpusLayout, atomic_output, temp_path
 from kinetics.corpus.reasons import Reason
 from kinetics.download.classify import Failure
 from kinetics.download.normalise import probe_header
-from kinetics.download.worker import ClipTask, DiskFullError, adopt, clip_record, disk_full, encode_and_publish, now
+from kinetics.download.worker import ClipTask, DiskFullError, adopt, clip_record, disk_full, encode_and_publish
 from kinetics.download.youtube import FetchFailed
 from kinetics.errors import CorruptClipError, KineticsError
+from kinetics.fetch import fetch
 from kinetics.ffmpeg import find_ffmpeg
 
 CVDF_BASE_URL = "https://s3.amazonaws.com/kinetics"
@@ -89,8 +89,8 @@ def process_extracted(item: ExtractedClip) -> tuple[ClipRecord, ...]:
     task, raw = item.task, Path(item.raw_path)
     layout = CorpusLayout(Path(task.config.root))
     final = layout.resolve(task.relpath)
-    encoded = layout.temp_path(final)
-    started = now()
+    encoded = temp_path(final)
+    started = utcnow()
     attempts = task.previous_attempts + 1
     try:
         probe = _probe(raw, task)
@@ -120,8 +120,6 @@ def fetch_from_cvdf(tasks: list[ClipTask], *, mirror: CvdfMirror, layout: Corpus
 
     Returns the ids of the clips the mirror did not provide (left pending for another source).
     """
-    from kinetics.fetch import fetch
-
     pending = {task.clip_id: task for task in tasks}
     published = [t for t in tasks if layout.resolve(t.relpath).is_file()]
     if published:
@@ -132,7 +130,7 @@ def fetch_from_cvdf(tasks: list[ClipTask], *, mirror: CvdfMirror, layout: Corpus
     claimed: set[str] = set()  # clips the replacement archive provides: its copy wins over a part's
     replacement = mirror.replacement_url()
     if replacement and pending:
-        claimed = _take_part(replacement, state / "replacement" / REPLACEMENT, pending, set(), layout, run, flush, note, fetch)
+        claimed = _take_part(replacement, state / "replacement" / REPLACEMENT, pending, set(), layout, run, flush, note)
     for split in sorted({task.split for task in pending.values()}):
         listing = state / split / Path(mirror.list_url(split)).name
         try:
@@ -142,12 +140,12 @@ def fetch_from_cvdf(tasks: list[ClipTask], *, mirror: CvdfMirror, layout: Corpus
         for name in names:
             if not any(t.split == split for t in pending.values()):
                 break
-            _take_part(mirror.part_url(split, name), state / split / name, pending, claimed, layout, run, flush, note, fetch)
+            _take_part(mirror.part_url(split, name), state / split / name, pending, claimed, layout, run, flush, note)
     return set(pending)
 
 
 def _take_part(url: str, path: Path, pending: dict[str, ClipTask], claimed: set[str], layout: CorpusLayout,
-               run: Run, flush: Callable[[], None], note: Callable[[str], None], fetch) -> set[str]:
+               run: Run, flush: Callable[[], None], note: Callable[[str], None]) -> set[str]:
     """Fetch one part (unless its member list shows nothing pending), extract, normalise, record, delete it."""
     members_file = path.with_name(path.name + ".members.json")
     if members_file.is_file():
@@ -194,7 +192,7 @@ def _extract(archive: Path, pending: dict[str, ClipTask], claimed: set[str], lay
                     continue
                 final = layout.resolve(task.relpath)
                 final.parent.mkdir(parents=True, exist_ok=True)
-                raw = layout.temp_path(final)
+                raw = temp_path(final)
                 with tar.extractfile(member) as source, open(raw, "wb") as out:
                     shutil.copyfileobj(source, out, 1 << 20)
                 items.append(ExtractedClip(task, str(raw)))
@@ -225,7 +223,5 @@ def _probe(raw: Path, task: ClipTask):
 
 
 def _write_json(path: Path, data: Iterable) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(list(data)))
-    os.replace(temp, path)
+    with atomic_output(path) as temp:
+        temp.write_text(json.dumps(list(data)))

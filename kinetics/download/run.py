@@ -22,25 +22,24 @@ from typing import Literal
 
 import pyarrow as pa
 
-from kinetics.corpus.index import ClipRecord, CorpusIndex
+from kinetics.corpus.index import ClipRecord, CorpusIndex, utcnow
 from kinetics.corpus.layout import CorpusLayout, remove_stale_temps
 from kinetics.corpus.reasons import Reason
-from kinetics.download.cvdf import CVDF_BASE_URL, CvdfMirror, fetch_from_cvdf
+from kinetics.download.classify import Failure
+from kinetics.download.cvdf import CVDF_BASE_URL, CvdfMirror, ExtractedClip, fetch_from_cvdf
 from kinetics.download.normalise import NormaliseOptions, Preset
 from kinetics.download.select import Selection, select_clips
 from kinetics.download.throttle import BackoffPolicy, SharedThrottle
-from kinetics.download.worker import ClipTask, DiskFullError, WorkerConfig, process_clip, watch_parent
+from kinetics.download.worker import ClipTask, DiskFullError, WorkerConfig, clip_record, process_clip, watch_parent
 from kinetics.download.youtube import DEFAULT_URL_TEMPLATE, CookiesFromBrowser, FetchOptions
 from kinetics.errors import CorpusError, KineticsError
-from kinetics.executors import WorkerLostError
+from kinetics.executors import EXECUTORS, ExecutorName, WorkerLostError
 from kinetics.ffmpeg import find_ffmpeg
 from kinetics.manifests.readers import Manifest
 from kinetics.progress import Progress
 
 _log = logging.getLogger(__name__)
 
-ExecutorKind = Literal["local", "ray"]
-EXECUTOR_KINDS: tuple[str, ...] = ExecutorKind.__args__  # type: ignore[attr-defined]
 Source = Literal["youtube", "cvdf"]
 SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
 
@@ -62,7 +61,7 @@ class DownloadOptions:
     crf: int = 23
     preset: Preset = "veryfast"
     jobs: int = 1
-    executor: ExecutorKind = "local"
+    executor: ExecutorName = "local"
     address: str | None = None
     cpus_per_task: float | None = None  # --executor ray: CPUs each worker reserves (None: 1)
     throttle_group: str | None = None  # hosts sharing one public address share one back-off (None: per host)
@@ -88,8 +87,8 @@ class DownloadOptions:
         object.__setattr__(self, "root", Path(self.root))
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
-        if self.executor not in EXECUTOR_KINDS:
-            raise ValueError(f"executor must be one of {EXECUTOR_KINDS}, got {self.executor!r}")
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
         if self.jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {self.jobs}")
         if self.cpus_per_task is not None and not self.cpus_per_task > 0:
@@ -214,13 +213,14 @@ class _Tally:
     def take(self, outcome) -> None:
         if isinstance(outcome.error, DiskFullError):
             raise outcome.error
+        task = outcome.item.task if isinstance(outcome.item, ExtractedClip) else outcome.item  # --source cvdf items wrap theirs
         if isinstance(outcome.error, WorkerLostError):
             # The clip did nothing wrong: leave it unrecorded (pending) so a plain re-run fetches it.
             self.lost += 1
-            _log.warning("%s: %s; left pending for the next run", outcome.item.clip_id, outcome.error)
+            _log.warning("%s: %s; left pending for the next run", task.clip_id, outcome.error)
             self.progress.update("failed")
             return
-        records = outcome.result if outcome.ok else (_crashed(outcome.item, outcome.error),)
+        records = outcome.result if outcome.ok else (_crashed(task, outcome.error),)
         if not records:
             return
         self.recorder.add(records)
@@ -307,23 +307,16 @@ def _load_manifest(options: DownloadOptions) -> tuple[Manifest, str]:
 def _executor(options: DownloadOptions):
     from kinetics.executors import Resources, make_executor
 
-    try:
-        return make_executor(
-            options.executor, jobs=options.jobs, address=options.address, root=options.root,
-            resources=Resources(cpus=options.cpus_per_task or 1.0),
-        )
-    except ImportError as err:
-        raise KineticsError(f"--executor {options.executor} is not available here: {err}") from err
+    return make_executor(  # a missing Ray raises MissingDependencyError, saying what to install
+        options.executor, jobs=options.jobs, address=options.address, root=options.root,
+        resources=Resources(cpus=options.cpus_per_task or 1.0),
+    )
 
 
 def _crashed(task: ClipTask, error: BaseException | None) -> ClipRecord:
     """A task that raised (a bug): recorded as failed so the run goes on."""
-    return ClipRecord(
-        clip_id=task.clip_id, youtube_id=task.youtube_id, time_start=task.time_start, time_end=task.time_end,
-        split=task.split, label=task.label, label_index=task.label_index, status="failed",
-        reason=Reason.UNKNOWN.value, message=f"worker failed: {type(error).__name__}: {error}",
-        attempts=task.previous_attempts + 1, version=task.version,
-    )
+    failure = Failure(Reason.UNKNOWN, f"worker failed: {type(error).__name__}: {error}")
+    return clip_record(task, utcnow(), attempts=task.previous_attempts + 1, failure=failure)
 
 
 def _note_backoff(progress: Progress, throttle: SharedThrottle) -> None:

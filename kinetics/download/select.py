@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kinetics.errors import KineticsError
+from kinetics.manifests.schema import normalise_split
 
 
 def clip_hash(clip_id: str) -> int:
@@ -62,6 +63,8 @@ class Selection:
     shard: Shard | None = None
 
     def __post_init__(self) -> None:
+        if self.split is not None:  # as manifests store it: "validate" and "VAL" select the val rows
+            object.__setattr__(self, "split", normalise_split(self.split))
         for name in ("limit", "per_class"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -112,8 +115,7 @@ def select_clips(manifest, selection: Selection, *, source: str | os.PathLike = 
     if selection.limit is not None:
         table = table.slice(0, selection.limit)
     if selection.shard is not None:
-        shard = selection.shard
-        keep = [clip_hash(c) % shard.count == shard.index for c in table.column("clip_id").to_pylist()]
+        keep = [selection.shard.contains(c) for c in table.column("clip_id").to_pylist()]
         table = table.filter(pa.array(keep, pa.bool_()))
     return table
 

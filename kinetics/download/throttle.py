@@ -17,13 +17,12 @@ import json
 import os
 import socket
 import time
-import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from kinetics.corpus.layout import CorpusLayout, safe_label
+from kinetics.corpus.layout import CorpusLayout, atomic_output, safe_label
 from kinetics.errors import CorpusError
 
 THROTTLE_DIR = "throttle"
@@ -118,10 +117,7 @@ class SharedThrottle:
         with self._locked():
             state = self.state()
             if state.delay_seconds and request_started_at >= state.updated_at:
-                self._write(ThrottleState(
-                    resume_at=state.resume_at, delay_seconds=0.0, events=state.events, waves=state.waves,
-                    updated_at=state.updated_at, message=state.message,
-                ))
+                self._write(replace(state, delay_seconds=0.0))
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -138,10 +134,8 @@ class SharedThrottle:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _write(self, state: ThrottleState) -> None:
-        temp = self.directory / f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            temp.write_text(json.dumps(asdict(state), indent=1))
-            os.replace(temp, self.path)
+            with atomic_output(self.path) as temp:
+                temp.write_text(json.dumps(asdict(state), indent=1))
         except OSError as err:
-            temp.unlink(missing_ok=True)
             raise CorpusError(f"cannot write back-off state {self.path}: {err.strerror or err}") from err

@@ -16,11 +16,11 @@ import errno
 import subprocess
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-from kinetics.corpus.index import ClipRecord
-from kinetics.corpus.layout import CorpusLayout, publish
+from kinetics.corpus.index import ClipRecord, utcnow
+from kinetics.corpus.layout import CorpusLayout, publish, temp_path
 from kinetics.corpus.reasons import Reason
 from kinetics.download.classify import Failure, classify_message
 from kinetics.download.normalise import ClipProbe, NormaliseOptions, normalise, probe_header, verify_clip
@@ -134,7 +134,7 @@ def process_clip(task: ClipTask) -> tuple[ClipRecord, ...]:
     config = task.config
     for attempt in range(1, config.max_attempts + 1):
         worker.throttle.wait()
-        started = now()
+        started = utcnow()
         request_started = time.time()
         try:
             probe = _attempt(worker, task, final)
@@ -160,8 +160,8 @@ def _attempt(worker: _Worker, task: ClipTask, final: Path) -> ClipProbe:
     """Fetch, check, normalise, verify and publish; raise FetchFailed with a classified reason."""
     config = task.config
     final.parent.mkdir(parents=True, exist_ok=True)
-    raw = worker.layout.temp_path(final)
-    encoded = worker.layout.temp_path(final)
+    raw = temp_path(final)
+    encoded = temp_path(final)
     began = time.monotonic()
     try:
         section = worker.fetcher.fetch(task.youtube_id, start_seconds=task.time_start, end_seconds=task.time_end, raw_path=raw)
@@ -226,7 +226,7 @@ def adopt(task: ClipTask, final: Path) -> ClipRecord | None:
     """A clip published by a run that died before recording it: verify it and keep it."""
     if not final.is_file():
         return None
-    started = now()
+    started = utcnow()
     try:
         probe = verify_clip(final, expected_seconds=task.window_seconds, tolerance_seconds=task.config.duration_tolerance_seconds)
     except CorruptClipError:
@@ -249,7 +249,7 @@ def clip_record(task: ClipTask, started: datetime, *, attempts: int, probe: Clip
     common = dict(
         clip_id=task.clip_id, youtube_id=task.youtube_id, time_start=task.time_start, time_end=task.time_end,
         split=task.split, label=task.label, label_index=task.label_index, attempts=attempts,
-        version=task.version, source=source, started_at=started, finished_at=now(),
+        version=task.version, source=source, started_at=started, finished_at=utcnow(),
     )
     if failure is not None:
         return ClipRecord(status=failure.reason.status, reason=failure.reason.value, message=failure.message, **common)
@@ -259,7 +259,3 @@ def clip_record(task: ClipTask, started: datetime, *, attempts: int, probe: Clip
         width=probe.width, height=probe.height, frames=probe.frames, codec=probe.codec, has_audio=probe.has_audio,
         **common,
     )
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)

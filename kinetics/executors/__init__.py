@@ -9,11 +9,13 @@ corpus index for its run, so results from any node land in the index without con
 from __future__ import annotations
 
 import os
+from typing import Literal, get_args
 
 from kinetics.executors.base import Executor, Outcome, Resources, WorkerLostError
 from kinetics.executors.local import LocalExecutor
 
-EXECUTORS = ("local", "ray")
+ExecutorName = Literal["local", "ray"]
+EXECUTORS: tuple[str, ...] = get_args(ExecutorName)
 
 
 def make_executor(
@@ -34,4 +36,4 @@ def make_executor(
     raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")
 
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "Outcome", "Resources", "WorkerLostError", "make_executor"]
+__all__ = ["EXECUTORS", "ExecutorName", "Executor", "LocalExecutor", "Outcome", "Resources", "WorkerLostError", "make_executor"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
@@ -35,11 +34,10 @@ class LocalExecutor:
             return
         pending = iter(items)
         in_flight: dict[Future, Item] = {}
-        retry_queue: deque = deque()
         exhausted = False
         while True:
             while not exhausted and len(in_flight) < 2 * self.jobs:
-                item = retry_queue.popleft() if retry_queue else next(pending, _END)
+                item = next(pending, _END)
                 if item is _END:
                     exhausted = True
                     break

@@ -184,8 +184,7 @@ class RayExecutor:
                 problems.append(str(cause) if isinstance(cause, SharedRootError) else f"node {refs[ref]}: {cause!r}")
         for ref in late:
             ray.cancel(ref, force=True)
-        if problems:
-            self._token.remove()
+        if problems:  # start() closes the executor, which removes the token
             raise SharedRootError("; ".join(problems))
 
     # -- work -------------------------------------------------------------------------------------
@@ -290,7 +289,6 @@ class RayExecutor:
             if self._failed_starts > 2 * self.jobs + 2:
                 raise KineticsError(f"Ray workers keep failing to start; the last one said: {_first_line(cause)}")
         self._launch()
-
 
     def _kill(self, slot: _Slot) -> None:
         try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Literal, Union, get_args
+from typing import Any, Callable, Literal, Union, get_args
 
 import numpy as np
 
@@ -49,20 +49,11 @@ class TVL1Params:
     median_filtering: int = 5
 
     def __post_init__(self) -> None:
-        for name in ("tau", "lambda_", "theta", "scale_step"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"TV-L1 {name} must be a positive number, got {value!r}")
+        _check_fields(self, "TV-L1", ("tau", "lambda_", "theta", "scale_step"), "a positive number", _positive)
         if not self.scale_step < 1:
             raise ValueError(f"TV-L1 scale_step must be below 1 (each level is smaller), got {self.scale_step!r}")
-        for name in ("epsilon", "gamma"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"TV-L1 {name} must be a number >= 0, got {value!r}")
-        for name in ("nscales", "warps", "inner_iterations", "outer_iterations"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"TV-L1 {name} must be an integer >= 1, got {value!r}")
+        _check_fields(self, "TV-L1", ("epsilon", "gamma"), "a number >= 0", _non_negative)
+        _check_fields(self, "TV-L1", ("nscales", "warps", "inner_iterations", "outer_iterations"), "an integer >= 1", _count)
         if self.median_filtering not in (0, 1, 3, 5):
             raise ValueError(f"TV-L1 median_filtering must be 0 or 1 (off), 3 or 5, got {self.median_filtering!r}")
 
@@ -92,13 +83,31 @@ class FarnebackParams:
     def __post_init__(self) -> None:
         if not 0 < self.pyr_scale < 1:
             raise ValueError(f"Farneback pyr_scale must be in (0, 1), got {self.pyr_scale!r}")
-        for name in ("levels", "winsize", "iterations"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"Farneback {name} must be an integer >= 1, got {getattr(self, name)!r}")
+        _check_fields(self, "Farneback", ("levels", "winsize", "iterations"), "an integer >= 1", _count)
         if self.poly_n not in (5, 7):
             raise ValueError(f"Farneback poly_n must be 5 or 7, got {self.poly_n!r}")
         if not self.poly_sigma > 0:
             raise ValueError(f"Farneback poly_sigma must be positive, got {self.poly_sigma!r}")
+
+
+def _check_fields(params, method: str, names: tuple[str, ...], requirement: str, valid: Callable[[Any], bool]) -> None:
+    """Raise ValueError naming the first of ``names`` whose value is not ``valid``."""
+    for name in names:
+        value = getattr(params, name)
+        if not valid(value):
+            raise ValueError(f"{method} {name} must be {requirement}, got {value!r}")
+
+
+def _positive(value: Any) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def _non_negative(value: Any) -> bool:
+    return math.isfinite(value) and value >= 0
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and value >= 1
 
 
 FlowParams = Union[TVL1Params, DISParams, FarnebackParams]

@@ -30,6 +30,7 @@ import numpy as np
 from kinetics.corpus.index import CorpusIndex, FlowRecord
 from kinetics.corpus.layout import CorpusLayout, remove_stale_temps
 from kinetics.errors import CorruptClipError, KineticsError
+from kinetics.executors import EXECUTORS, ExecutorName
 from kinetics.flow.frames import read_grey_frames
 from kinetics.flow.methods import FlowParams, Method, check_params, compute_flow, params_to_dict
 from kinetics.flow.store import CODECS, DEFAULT_BOUND, SUFFIX, Codec, FlowFile, write_flow_file
@@ -56,7 +57,7 @@ class FlowOptions:
     overwrite: bool = False
     limit: int | None = None  # at most this many clips this run
     jobs: int = 1
-    executor: Literal["local", "ray"] = "local"
+    executor: ExecutorName = "local"
     address: str | None = None
     gpus_per_job: float | None = None  # GPUs a Ray worker reserves; None: 1 for tvl1-torch where the cluster has GPUs
     cpus_per_task: float | None = None  # CPUs a Ray worker reserves (and its threads); None: cores / jobs
@@ -76,7 +77,7 @@ class FlowOptions:
             raise ValueError(f"--split applies to Kinetics only: {self.dataset} flow is computed once per video")
         if self.codec not in CODECS:
             raise ValueError(f"codec must be one of {CODECS}, got {self.codec!r}")
-        if self.executor not in ("local", "ray"):
+        if self.executor not in EXECUTORS:
             raise ValueError(f"executor must be 'local' or 'ray', got {self.executor!r}")
         if not (math.isfinite(self.fps) and self.fps > 0):
             raise ValueError(f"fps must be positive, got {self.fps!r}")

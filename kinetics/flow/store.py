@@ -36,7 +36,7 @@ from typing import Any, Iterable, Literal, Sequence, get_args
 
 import numpy as np
 
-from kinetics.corpus.layout import CorpusLayout, publish
+from kinetics.corpus.layout import atomic_output
 from kinetics.errors import KineticsError
 
 Codec = Literal["zstd", "jpeg"]
@@ -141,18 +141,11 @@ def write_flow_file(
     table["offset"][1:] = np.cumsum(table["length"][:-1], dtype=np.uint64)
     table["crc32"] = [zlib.crc32(blob) for blob in blobs]
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = CorpusLayout(path.parent).temp_path(path)
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(MAGIC + _LENGTH.pack(len(header_bytes)) + header_bytes)
-            handle.write(table.tobytes())
-            for blob in blobs:
-                handle.write(blob)
-        publish(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as temp, open(temp, "wb") as handle:
+        handle.write(MAGIC + _LENGTH.pack(len(header_bytes)) + header_bytes)
+        handle.write(table.tobytes())
+        for blob in blobs:
+            handle.write(blob)
 
 
 @dataclass(frozen=True)
@@ -210,15 +203,34 @@ class FlowFile:
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
         """Fields at ``indices`` as uint8 [len(indices), H, W, 2]; channel 0 = x (right), 1 = y (down)."""
+        wanted, decoded = self._decoded(indices)
+        out = np.empty((len(wanted), self.height, self.width, 2), dtype=np.uint8)
+        for row, number in enumerate(wanted.tolist()):
+            planar = decoded[number]
+            self._cv2.merge([planar[0], planar[1]], dst=out[row])  # 30x faster than a NumPy transpose
+        return out
+
+    def read_planar(self, indices: Sequence[int]) -> np.ndarray:
+        """Fields at ``indices`` channels first, as stored: uint8 [2, len(indices), H, W] (x, then y).
+
+        The loader's layout: no interleaving of the channels only to split them again.
+        """
+        wanted, decoded = self._decoded(indices)
+        out = np.empty((2, len(wanted), self.height, self.width), dtype=np.uint8)
+        for row, number in enumerate(wanted.tolist()):
+            out[:, row] = decoded[number]
+        return out
+
+    def _decoded(self, indices: Sequence[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """The indices asked for, and each distinct field among them decoded to [2, H, W] (read once)."""
         wanted = np.asarray(indices, dtype=np.int64).reshape(-1)
         bad = wanted[(wanted < 0) | (wanted >= self.num_fields)]
         if bad.size:
             raise IndexError(f"{self.path}: field {int(bad[0])} out of range (the file has {self.num_fields})")
-        out = np.empty((len(wanted), self.height, self.width, 2), dtype=np.uint8)
-        if not len(wanted):
-            return out
-        unique = np.unique(wanted)
         decoded: dict[int, np.ndarray] = {}
+        if not len(wanted):
+            return wanted, decoded
+        unique = np.unique(wanted)
         for run in _contiguous_runs(unique):
             entries = self._table[run[0] : run[-1] + 1]
             start = int(entries["offset"][0])
@@ -229,10 +241,7 @@ class FlowFile:
                 if zlib.crc32(blob) != int(entry["crc32"]):
                     raise FlowFileError(self.path, f"field {number} is corrupt (CRC mismatch)")
                 decoded[number] = self._decode_field(blob, number)
-        for row, number in enumerate(wanted.tolist()):
-            planar = decoded[number]
-            self._cv2.merge([planar[0], planar[1]], dst=out[row])  # 30x faster than a NumPy transpose
-        return out
+        return wanted, decoded
 
     def _read_span(self, start: int, length: int) -> bytes:
         self._handle.seek(self._data_start + start)

@@ -13,9 +13,7 @@ import csv
 import gzip
 import io
 import json
-import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from kinetics.corpus.layout import atomic_output
 from kinetics.errors import ManifestError
 from kinetics.manifests.fastcsv import read_clean_csv
 from kinetics.manifests.schema import MANIFEST_SCHEMA, clip_id_for, normalise_split, row_problem
@@ -70,6 +69,11 @@ class _RawRow:
     time_end: str | float
     label: str | None
     split: str | None
+    problem: str | None = None  # the source could not even be read as a row (reported with its line)
+
+
+def _unreadable(line: int | None, youtube_id: str, problem: str) -> _RawRow:
+    return _RawRow(line, youtube_id, "", "", None, None, problem)
 
 
 class Manifest:
@@ -244,15 +248,8 @@ class Manifest:
     def to_parquet(self, path: str | os.PathLike) -> Path:
         """Write atomically (temporary file, then rename), so a crash never leaves half a manifest."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            pq.write_table(self.table, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_output(path) as temp:
+            pq.write_table(self.table, temp)
         return path
 
 
@@ -286,7 +283,7 @@ def _csv_rows(handle: io.StringIO, source: str) -> Iterator[_RawRow]:
         if not record or all(not f.strip() for f in record):
             continue
         if len(record) < len(header):
-            yield _RawRow(line, "", "", "", None, f"__short__:{len(record)}:{len(header)}")
+            yield _unreadable(line, "", f"row has {len(record)} fields, header has {len(header)}")
             continue
         label = record[pos["label"]].strip() if "label" in pos else None
         yield _RawRow(
@@ -303,12 +300,12 @@ def _json_rows(data: dict, source: str) -> Iterator[_RawRow]:
     for youtube_id, entry in data.items():
         where = f"entry {youtube_id!r}"
         if not isinstance(entry, dict):
-            yield _RawRow(None, youtube_id, "", "", None, f"__bad__:{where}: not an object")
+            yield _unreadable(None, youtube_id, f"{where}: not an object")
             continue
         annotations = entry.get("annotations") or {}
         segment = annotations.get("segment") if isinstance(annotations, dict) else None
         if not (isinstance(segment, (list, tuple)) and len(segment) == 2):
-            yield _RawRow(None, youtube_id, "", "", None, f"__bad__:{where}: annotations.segment must be [start, end]")
+            yield _unreadable(None, youtube_id, f"{where}: annotations.segment must be [start, end]")
             continue
         label = annotations.get("label") if isinstance(annotations, dict) else None
         yield _RawRow(None, youtube_id, segment[0], segment[1], label or None, entry.get("subset"))
@@ -341,7 +338,7 @@ def _fingerprint_rows(data: dict, source: str) -> Iterator[_RawRow]:
             try:
                 youtube_id, start, end = parse_clip_id(clip_id)
             except (ValueError, AttributeError, TypeError):
-                yield _RawRow(None, str(clip_id), "", "", None, f"__bad__:splits.{split}[{i}]: not a clip id")
+                yield _unreadable(None, str(clip_id), f"splits.{split}[{i}]: not a clip id")
                 continue
             if isinstance(clip, dict) and "time_start" in clip:  # exact times, written when not whole seconds
                 start, end = clip["time_start"], clip["time_end"]
@@ -349,11 +346,8 @@ def _fingerprint_rows(data: dict, source: str) -> Iterator[_RawRow]:
 
 
 def _normalise(raw: _RawRow, default_split: str | None) -> tuple[str | None, tuple | None]:
-    if raw.split and raw.split.startswith("__short__:"):
-        _, got, want = raw.split.split(":")
-        return f"row has {got} fields, header has {want}", None
-    if raw.split and raw.split.startswith("__bad__:"):
-        return raw.split[len("__bad__:"):], None
+    if raw.problem:
+        return raw.problem, None
     try:
         start = float(raw.time_start)
         end = float(raw.time_end)
@@ -366,8 +360,6 @@ def _normalise(raw: _RawRow, default_split: str | None) -> tuple[str | None, tup
         return problem, None
     if not split:
         return "no split column and no split given (pass split=...)", None
-    if math.isnan(start):
-        return "time_start is NaN", None
     label = raw.label.strip() if isinstance(raw.label, str) else None
     return None, (youtube_id, start, end, label or None, split)
 

@@ -26,6 +26,7 @@ from typing import Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kinetics.corpus.layout import atomic_output
 from kinetics.errors import ChecksumError, ManifestError
 from kinetics.fetch import cache_dir, fetch, sha256_of
 from kinetics.manifests.readers import ImportReport, Manifest
@@ -153,7 +154,8 @@ def import_manifest(
     """
     registry = registry or Registry.load()
     path = Path(path)
-    known = registry.known_file(sha256_of(path)) if path.is_file() else None
+    digest = sha256_of(path) if path.is_file() else None
+    known = registry.known_file(digest) if digest else None
     if version is None and known is not None:
         version = known.version
     if version is not None:
@@ -170,7 +172,7 @@ def import_manifest(
     if version is None:
         return ImportResult(manifest, (manifest.to_parquet(cache_dir() / "manifests" / "custom" / f"{_stem(path)}.parquet"),), known)
     by_split = {s: _only_split(manifest, s) for s in manifest.splits}
-    origins = {s: {"source": "import", "url": str(path.absolute()), "sha256": sha256_of(path), "rows": len(m)} for s, m in by_split.items()}
+    origins = {s: {"source": "import", "url": str(path.absolute()), "sha256": digest, "rows": len(m)} for s, m in by_split.items()}
     paths, combined = _store(version, by_split, origins)
     return ImportResult(combined, tuple(paths.values()), known)
 
@@ -262,10 +264,8 @@ def _extract_member(archive: Path, member: str, dest: Path) -> Path:
                 listing = ", ".join(m.name for m in names[:20])
                 raise ManifestError(f"archive has no member {member!r} (it holds: {listing})", file=archive)
             handle = tar.extractfile(found[0])
-            temp = dest.with_name(f".{dest.name}.tmp")
-            with open(temp, "wb") as out:
+            with atomic_output(dest) as temp, open(temp, "wb") as out:
                 shutil.copyfileobj(handle, out)
-            os.replace(temp, dest)
     except (tarfile.TarError, EOFError, OSError) as err:
         raise ManifestError(f"cannot read archive: {err}", file=archive) from err
     return dest
@@ -329,10 +329,8 @@ def _read_meta(version: str) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(temp, path)
+    with atomic_output(path) as temp:
+        temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
 def _only_split(manifest: Manifest, split: str) -> Manifest:

@@ -7,10 +7,13 @@ maps one onto the other by row.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 LayerKind = Literal["unit", "max_pool", "mixed"]
+#: Input channels of each stream: RGB frames, or optical flow (x and y).
+IN_CHANNELS: dict[str, int] = {"rgb": 3, "flow": 2}
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,23 @@ END_POINTS: tuple[str, ...] = tuple(layer.name for layer in LAYERS)
 #: I3D end point -> the same layer of InceptionV1 (time removed).
 END_POINTS_2D: dict[str, str] = {layer.name: layer.name_2d for layer in LAYERS}
 EMBEDDING_CHANNELS = LAYERS[-1].out_channels
+
+
+def layer_inputs(in_channels: int) -> Iterator[tuple[Layer, int]]:
+    """Each layer of :data:`LAYERS` with the number of channels it receives (a network's input has ``in_channels``)."""
+    channels = in_channels
+    for layer in LAYERS:
+        yield layer, channels
+        if layer.kind != "max_pool":
+            channels = layer.out_channels
+
+
+def forward_to(network: Any, x: Any, *, end_points: tuple[str, ...], end_point: str) -> Any:
+    """Run ``network``'s layers named ``end_points`` in order on ``x`` and return the activation at ``end_point``."""
+    if end_point not in end_points:
+        raise ValueError(f"end_point={end_point!r} is not one of {', '.join(end_points)}")
+    for name in end_points:
+        x = getattr(network, name)(x)
+        if name == end_point:
+            break
+    return x

@@ -28,7 +28,6 @@ from kinetics.models.ports import (
 from kinetics.models.registry import CheckpointSpec, checkpoint_names, get_checkpoint
 
 
-
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     """Where checkpoints are kept: ``cache_dir``, else ``$KINETICS_CACHE/checkpoints``, else ~/.cache."""
     return Path(cache_dir) if cache_dir is not None else kinetics_cache_dir() / "checkpoints"
@@ -61,7 +60,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises pickle, zip, runtime and unpickling errors alike
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint: {_reason(err)}") from err
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint: {load_error_reason(err)}") from err
     if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
@@ -69,7 +68,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return strip_module_prefix(loaded)
 
 
-def _reason(err: Exception) -> str:
+def load_error_reason(err: Exception) -> str:
     """The line that says why: torch's weights_only refusal is a page of advice around one line."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     refusal = [line for line in lines if line.startswith("WeightsUnpickler error")]

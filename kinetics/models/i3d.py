@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinetics.models.architecture import EMBEDDING_CHANNELS, END_POINTS, LAYERS
+from kinetics.models.architecture import EMBEDDING_CHANNELS, END_POINTS, Layer, forward_to, layer_inputs
 from kinetics.models.checkpoints import open_checkpoint
 from kinetics.models.inflate import inflate_state_dict
 from kinetics.models.padding import (
@@ -110,20 +110,13 @@ class Mixed(nn.Module):
 # ------------------------------------------------------------------------------------ architecture
 
 
-def _end_point_modules(in_channels: int) -> list[tuple[str, nn.Module]]:
-    """The layers of :data:`kinetics.models.architecture.LAYERS` as 3D modules."""
-    modules: list[tuple[str, nn.Module]] = []
-    channels = in_channels
-    for layer in LAYERS:
-        if layer.kind == "unit":
-            module: nn.Module = Unit3D(channels, layer.out_channels, kernel=layer.kernel, stride=layer.stride)
-        elif layer.kind == "max_pool":
-            module = MaxPool3dSame(layer.kernel, layer.stride)
-        else:
-            module = Mixed(*layer.channels)
-        modules.append((layer.name, module))
-        channels = channels if layer.kind == "max_pool" else layer.out_channels
-    return modules
+def _end_point_module(layer: Layer, in_channels: int) -> nn.Module:
+    """One layer of :data:`kinetics.models.architecture.LAYERS` as a 3D module."""
+    if layer.kind == "unit":
+        return Unit3D(in_channels, layer.out_channels, kernel=layer.kernel, stride=layer.stride)
+    if layer.kind == "max_pool":
+        return MaxPool3dSame(layer.kernel, layer.stride)
+    return Mixed(*layer.channels)
 
 
 def _init_conv(conv: nn.Conv3d) -> None:
@@ -164,8 +157,8 @@ class I3D(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout is the probability of dropping, in [0, 1): got {dropout=}")
         self.in_channels = in_channels
-        for name, module in _end_point_modules(in_channels):
-            self.add_module(name, module)
+        for layer, channels in layer_inputs(in_channels):
+            self.add_module(layer.name, _end_point_module(layer, channels))
         self.dropout = nn.Dropout(dropout)
         self.logits = nn.Conv3d(EMBEDDING_CHANNELS, num_classes, kernel_size=1, bias=True)
         self.temporal_padding = temporal_padding
@@ -252,14 +245,8 @@ class I3D(nn.Module):
 
     def forward_features(self, x: torch.Tensor, *, end_point: str = "Mixed_5c") -> torch.Tensor:
         """The activation [B, C, t, h, w] at ``end_point``; layers after it are not run."""
-        if end_point not in END_POINTS:
-            raise ValueError(f"end_point={end_point!r} is not one of {', '.join(END_POINTS)}")
         self._check_input(x)
-        for name in END_POINTS:
-            x = getattr(self, name)(x)
-            if name == end_point:
-                break
-        return x
+        return forward_to(self, x, end_points=END_POINTS, end_point=end_point)
 
     def _pooled(self, x: torch.Tensor) -> torch.Tensor:
         """Mixed_5c averaged over 2-frame windows (stride 1) and the whole map: [B, 1024, T', 1, 1]."""

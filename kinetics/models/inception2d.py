@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinetics.models.architecture import EMBEDDING_CHANNELS, LAYERS
+from kinetics.models.architecture import EMBEDDING_CHANNELS, LAYERS, Layer, forward_to, layer_inputs
 from kinetics.models.padding import conv_same, max_pool_same
 
 BN_EPS = 1e-3
@@ -63,21 +63,14 @@ class Inception(nn.Module):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
 
 
-def _end_point_modules(in_channels: int) -> list[tuple[str, nn.Module]]:
-    """The layers of :data:`kinetics.models.architecture.LAYERS`, time removed, under torchvision's names."""
-    modules: list[tuple[str, nn.Module]] = []
-    channels = in_channels
-    for layer in LAYERS:
-        (_, kernel, _), (_, stride, _) = layer.kernel, layer.stride
-        if layer.kind == "unit":
-            module: nn.Module = BasicConv2d(channels, layer.out_channels, kernel=kernel, stride=stride)
-        elif layer.kind == "max_pool":
-            module = MaxPool2dSame(kernel, stride)
-        else:
-            module = Inception(*layer.channels)
-        modules.append((layer.name_2d, module))
-        channels = channels if layer.kind == "max_pool" else layer.out_channels
-    return modules
+def _end_point_module(layer: Layer, in_channels: int) -> nn.Module:
+    """One layer of :data:`kinetics.models.architecture.LAYERS` with time removed (square kernels and strides)."""
+    (_, kernel, _), (_, stride, _) = layer.kernel, layer.stride
+    if layer.kind == "unit":
+        return BasicConv2d(in_channels, layer.out_channels, kernel=kernel, stride=stride)
+    if layer.kind == "max_pool":
+        return MaxPool2dSame(kernel, stride)
+    return Inception(*layer.channels)
 
 
 END_POINTS: tuple[str, ...] = tuple(layer.name_2d for layer in LAYERS)
@@ -88,20 +81,14 @@ class InceptionV1(nn.Module):
 
     def __init__(self, num_classes: int = 1000, *, in_channels: int = 3, dropout: float = 0.2):
         super().__init__()
-        for name, module in _end_point_modules(in_channels):
-            self.add_module(name, module)
+        for layer, channels in layer_inputs(in_channels):
+            self.add_module(layer.name_2d, _end_point_module(layer, channels))
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(EMBEDDING_CHANNELS, num_classes)
 
     def forward_features(self, x: torch.Tensor, *, end_point: str = "inception5b") -> torch.Tensor:
         """The activation [B, C, h, w] at ``end_point`` (a name in ``END_POINTS``)."""
-        if end_point not in END_POINTS:
-            raise ValueError(f"end_point={end_point!r} is not one of {', '.join(END_POINTS)}")
-        for name in END_POINTS:
-            x = getattr(self, name)(x)
-            if name == end_point:
-                break
-        return x
+        return forward_to(self, x, end_points=END_POINTS, end_point=end_point)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Global average of inception5b, [B, 1024]."""

@@ -16,11 +16,11 @@ from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from kinetics.errors import CheckpointError
+from kinetics.models.architecture import IN_CHANNELS
 from kinetics.models.ports import Port, check_port
 
 Modality = Literal["rgb", "flow"]
 MODALITIES: tuple[str, ...] = get_args(Modality)
-IN_CHANNELS: dict[str, int] = {"rgb": 3, "flow": 2}
 REGISTRY_FILE = "checkpoints.json"
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from kinetics.corpus.layout import fsync_dir
+from kinetics.corpus.layout import atomic_output
 from kinetics.errors import CheckpointError
+from kinetics.models.checkpoints import load_error_reason
 
 FORMAT = "kinetics.train/1"
 LAST = "last.pt"
@@ -46,21 +46,13 @@ class Position:
 
 
 def save_atomic(payload: dict[str, Any], path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary sibling, fsync, rename into place, fsync the directory."""
+    """``torch.save`` to a temporary sibling, then fsync, rename into place and fsync the directory (``publish``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        with open(temp, "wb") as handle:
+        with atomic_output(path) as temp, open(temp, "wb") as handle:
             torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
     except OSError as err:
         raise CheckpointError(f"{path}: cannot write checkpoint: {err.strerror or err}") from err
-    finally:
-        temp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
     return path
 
 
@@ -128,8 +120,7 @@ def load_training_state(path: str | os.PathLike) -> dict[str, Any]:
     except FileNotFoundError as err:
         raise CheckpointError(f"{path}: no checkpoint to resume from") from err
     except Exception as err:  # torch raises unpickling, zip and runtime errors alike
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable training checkpoint: {first}") from err
+        raise CheckpointError(f"{path}: not a readable training checkpoint: {load_error_reason(err)}") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path}: not a kinetics training checkpoint (format {found!r}, expected {FORMAT!r})")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
 
 from kinetics.errors import KineticsError
+from kinetics.models.architecture import IN_CHANNELS
 from kinetics.training.flags import option
 
 Stream = Literal["rgb", "flow"]
@@ -31,8 +32,6 @@ LrSchedule = Literal["plateau", "steps", "constant"]
 Precision = Literal["auto", "fp32", "amp"]
 OnError = Literal["raise", "skip"]
 TemporalPadding = Literal["zeros", "replicate"]
-
-IN_CHANNELS = {"rgb": 3, "flow": 2}
 
 
 class ConfigError(KineticsError):
@@ -97,8 +96,7 @@ class TrainConfig:
         set_("root", Path(self.root))
         set_("out", Path(self.out))
         set_("lr_milestones", tuple(int(m) for m in self.lr_milestones))
-        for name in ("stream", "init", "dataset", "lr_schedule", "precision", "on_error", "temporal_padding"):
-            check_choice(name, getattr(self, name), _choices(name))
+        check_choices(self, "stream", "init", "dataset", "lr_schedule", "precision", "on_error", "temporal_padding")
         check_at_least_one(self, "frames", "crop_pixels", "batch_size", "epochs", "log_every_steps", "max_steps",
                            "classes", "short_side_pixels", "val_max_clips")
         if not self.fps > 0 or not self.lr > 0 or self.momentum < 0 or self.weight_decay < 0:
@@ -165,12 +163,6 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-@functools.lru_cache(maxsize=None)
-def _choices(name: str) -> tuple[str, ...]:
-    """The allowed values of a Literal-typed field."""
-    return get_args(get_type_hints(TrainConfig)[name])
-
-
 def check_at_least_one(options: Any, *names: str) -> None:
     """Each named field of ``options`` is None or at least 1; the error names the field and its value."""
     for name in names:
@@ -183,6 +175,17 @@ def check_choice(name: str, value: Any, allowed: tuple) -> None:
     """Options are checked once, at the entry point; the error names the option, the value and the choices."""
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(str, allowed))}")
+
+
+def check_choices(options: Any, *names: str) -> None:
+    """:func:`check_choice` for each named ``Literal``-typed field of a dataclass, against its annotation."""
+    for name in names:
+        check_choice(name, getattr(options, name), _literal_values(type(options), name))
+
+
+@functools.lru_cache(maxsize=None)
+def _literal_values(cls: type, name: str) -> tuple:
+    return get_args(get_type_hints(cls)[name])
 
 
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from kinetics.errors import CorpusError, KineticsError
-from kinetics.training.config import OnError, Precision, check_at_least_one, check_choice
+from kinetics.progress import Progress
+from kinetics.training.config import OnError, Precision, check_at_least_one, check_choices
 from kinetics.training.distributed import resolve_device, use_amp
 from kinetics.training.flags import option
 from kinetics.training.inference import run_streams
@@ -54,8 +55,7 @@ class EvalOptions(TestInput):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "root", Path(self.root))
-        check_choice("precision", self.precision, ("auto", "fp32", "amp"))
-        check_choice("on_error", self.on_error, ("raise", "skip"))
+        check_choices(self, "precision", "on_error")
         check_at_least_one(self, "batch_size", "limit")
 
 
@@ -138,8 +138,8 @@ def evaluate(options: EvalOptions) -> EvalReport:
         model.to(device)
     loader = make_loader(subset, batch_size=options.batch_size, workers=options.workers,
                          pin_memory=device.type == "cuda")
-    with _ClipProgress(len(subset), options.progress) as advance:
-        outputs = run_streams(models, loader, device=device, amp=amp, on_batch=advance)
+    with Progress(len(subset), description="evaluate", show=options.progress) as progress:
+        outputs = run_streams(models, loader, device=device, amp=amp, on_batch=lambda n: progress.update("ok", n))
     if outputs.labels.numel() and int(outputs.labels.max()) >= num_classes:
         worst = outputs.clip_ids[int(outputs.labels.argmax())]
         raise KineticsError(f"clip {worst} has label_index {int(outputs.labels.max())}, outside the checkpoint's "
@@ -192,18 +192,3 @@ def _index_counts(root: str | os.PathLike, split: str) -> tuple[int, int]:
     targets = joined.filter(joined.column("is_target"))
     ok = pc.sum(pc.equal(targets.column("status"), "ok")).as_py() or 0
     return targets.num_rows, ok
-
-
-class _ClipProgress:
-    """A clip counter on ``kinetics.progress.Progress`` (bar on a terminal only)."""
-
-    def __init__(self, total: int, show: bool | None):
-        from kinetics.progress import Progress
-
-        self._progress = Progress(total, description="evaluate", show=show)
-
-    def __enter__(self):
-        return lambda n: self._progress.update("ok", n)
-
-    def __exit__(self, *exc) -> None:
-        self._progress.close()

@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import functools
 import os
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kinetics.data.clips import VideoRecord
-from kinetics.errors import CorpusError, KineticsError
+from kinetics.errors import CorpusError
+from kinetics.executors import ExecutorName
 from kinetics.models.architecture import EMBEDDING_CHANNELS
-from kinetics.training.config import Precision, check_at_least_one, check_choice
+from kinetics.training.config import Precision, check_at_least_one, check_choices
 from kinetics.training.flags import option
 from kinetics.training.predictions import fixed_size_floats
 from kinetics.training.views import TestInput
@@ -56,7 +55,7 @@ class FeatureOptions(TestInput):
     flow_method: str = option("flow method whose files a flow checkpoint reads", "tvl1")
     batch_clips: int = option("clips per work item, embedded as one batch", 8)
     jobs: int = option("parallel workers", 1)
-    executor: Literal["local", "ray"] = option("local process pool or a Ray cluster", "local")
+    executor: ExecutorName = option("local process pool or a Ray cluster", "local")
     address: str | None = option("Ray cluster address", None)
     device: str = option("auto, cpu, cuda or cuda:N (in each worker)", "auto")
     precision: Precision = option("amp: float16 autocast (CUDA); auto: amp on CUDA, fp32 on CPU", "auto")
@@ -71,8 +70,7 @@ class FeatureOptions(TestInput):
         object.__setattr__(self, "root", Path(self.root))
         object.__setattr__(self, "out", Path(self.out))
         check_at_least_one(self, "batch_clips", "jobs", "threads", "limit")
-        check_choice("executor", self.executor, ("local", "ray"))
-        check_choice("precision", self.precision, ("auto", "fp32", "amp"))
+        check_choices(self, "executor", "precision")
 
 
 @dataclass(frozen=True)
@@ -163,15 +161,15 @@ def embed_batch(batch: ClipBatch, *, job: FeatureJob) -> EmbeddedBatch:
 # -- driver side -----------------------------------------------------------------------------------
 def extract_features(options: FeatureOptions) -> FeatureSummary:
     """Embed every ok clip of ``options.split`` (or of every split) and write ``options.out``."""
+    from kinetics.corpus.layout import publish, temp_path
     from kinetics.executors import Resources, make_executor
     from kinetics.models.checkpoints import open_checkpoint
     from kinetics.progress import Progress
+    from kinetics.training.initialise import stream_of
 
     started = time.perf_counter()
     checkpoint = open_checkpoint(options.checkpoint, cache_dir=options.cache_dir, base_url=options.base_url)
-    stream = {3: "rgb", 2: "flow"}.get(checkpoint.in_channels)
-    if stream is None:
-        raise KineticsError(f"{options.checkpoint}: {checkpoint.in_channels} input channels is neither RGB nor flow")
+    stream = stream_of(checkpoint.in_channels, source=options.checkpoint)
     del checkpoint
     batches, class_names = _plan(options, stream)
     threads = options.threads or max(1, (os.cpu_count() or 1) // options.jobs)
@@ -181,7 +179,7 @@ def extract_features(options: FeatureOptions) -> FeatureSummary:
     failed: list[tuple[str, str]] = []
     written = 0
     options.out.parent.mkdir(parents=True, exist_ok=True)
-    temp = options.out.with_name(f".{options.out.name}.{secrets.token_hex(4)}.part")
+    temp = temp_path(options.out)
     # Ray: one GPU per worker, where the cluster has any (device auto) or always (cuda); none for cpu
     resources = Resources(cpus=float(threads), gpus=0.0 if options.device == "cpu" else 1.0, optional_gpus=options.device == "auto")
     try:
@@ -204,7 +202,7 @@ def extract_features(options: FeatureOptions) -> FeatureSummary:
                 progress.update("ok", len(result.clip_ids))
                 if result.failed:
                     progress.update("failed", len(result.failed))
-        os.replace(temp, options.out)
+        publish(temp, options.out)
     finally:
         temp.unlink(missing_ok=True)
     return FeatureSummary(str(options.out), written, tuple(failed), tuple(class_names), EMBEDDING_CHANNELS,
@@ -226,7 +224,7 @@ def _plan(options: FeatureOptions, stream: str) -> tuple[list[ClipBatch], dict[s
         count = len(records) if remaining is None else min(len(records), remaining)
         for start in range(0, count, options.batch_clips):
             chunk = records[start:min(start + options.batch_clips, count)]
-            batches.append(ClipBatch(split, tuple(chunk[i] for i in range(len(chunk)))))
+            batches.append(ClipBatch(split, tuple(chunk)))
         if remaining is not None:
             remaining -= count
     if not batches:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 
 from kinetics.errors import CheckpointError
+from kinetics.models.architecture import IN_CHANNELS
 from kinetics.models.checkpoints import read_state_dict
 from kinetics.models.i3d import I3D
-from kinetics.training.config import IN_CHANNELS, Init, Stream
+from kinetics.training.config import Init, Stream
 
 
 def build_model(
@@ -69,12 +70,12 @@ def load_stream_model(
     return model
 
 
-def stream_of(model: I3D) -> Stream:
-    """``rgb`` or ``flow``, from the model's input channels."""
+def stream_of(in_channels: int, *, source: str | os.PathLike) -> Stream:
+    """``rgb`` or ``flow``, from the input channels of a model or checkpoint (``source`` names it in the error)."""
     for stream, channels in IN_CHANNELS.items():
-        if model.in_channels == channels:
+        if in_channels == channels:
             return stream  # type: ignore[return-value]
-    raise CheckpointError(f"an I3D with {model.in_channels} input channels is neither RGB (3) nor flow (2)")
+    raise CheckpointError(f"{source}: {in_channels} input channels is neither RGB (3) nor flow (2)")
 
 
 def load_streams(
@@ -89,7 +90,7 @@ def load_streams(
     if checkpoint is None:
         raise CheckpointError("a checkpoint is needed (a registered name or a path)")
     first = load_stream_model(checkpoint, cache_dir=cache_dir, base_url=base_url)
-    models = {stream_of(first): first}
+    models = {stream_of(first.in_channels, source=checkpoint): first}
     if flow_checkpoint is not None:
         if "flow" in models:
             raise CheckpointError(f"{checkpoint}: is a flow checkpoint; with --flow-checkpoint, --checkpoint must be RGB")

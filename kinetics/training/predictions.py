@@ -9,7 +9,6 @@ the fused scores that ``predicted`` is taken from. Written to a hidden sibling a
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from kinetics.corpus.layout import atomic_output
 from kinetics.errors import KineticsError
 
 
@@ -28,17 +28,13 @@ def fixed_size_floats(matrix: torch.Tensor | np.ndarray) -> pa.FixedSizeListArra
 
 
 def write_table_atomic(table: pa.Table, path: str | os.PathLike) -> Path:
-    """Parquet to a hidden temporary sibling, then renamed into place."""
+    """Parquet to a hidden temporary sibling, then renamed into place (``publish``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        pq.write_table(table, temp, compression="zstd")
-        os.replace(temp, path)
+        with atomic_output(path) as temp:
+            pq.write_table(table, temp, compression="zstd")
     except OSError as err:
         raise KineticsError(f"{path}: cannot write: {err.strerror or err}") from err
-    finally:
-        temp.unlink(missing_ok=True)
     return path
 
 

@@ -29,7 +29,9 @@ from kinetics.data.sampling import SamplingOptions
 from kinetics.data.transforms import SpatialOptions
 from kinetics.errors import CorpusError, CorruptClipError
 from kinetics.models.i3d import I3D
-from kinetics.training.config import ConfigError, Precision, TrainConfig, check_at_least_one, check_choice
+from kinetics.training.config import (
+    ConfigError, Precision, TrainConfig, check_at_least_one, check_choice, check_choices,
+)
 from kinetics.training.distributed import resolve_device, use_amp
 from kinetics.training.flags import option
 from kinetics.training.inference import run_streams
@@ -82,9 +84,7 @@ class TransferOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
         object.__setattr__(self, "out", Path(self.out))
-        check_choice("dataset", self.dataset, tuple(DATASET_NAMES))
-        check_choice("stream", self.stream, ("rgb", "flow", "both"))
-        check_choice("mode", self.mode, ("fixed", "full"))
+        check_choices(self, "dataset", "stream", "mode")
         check_choice("split", str(self.split), ("1", "2", "3", "all"))
         if self.stream == "both" and self.flow_init is None:
             raise ConfigError("--stream both needs --flow-init (the flow checkpoint); --init is the RGB one")
@@ -176,8 +176,8 @@ def _one_split(options: TransferOptions, split: int) -> SplitResult:
     return SplitResult(split, int(labels.numel()), train_clips, top1)
 
 
-def _dataset(options: TransferOptions, split: int, stream: str, *, train: bool, sampling: SamplingOptions,
-             spatial: SpatialOptions, epoch: int = 0):
+def _dataset(options: TransferOptions, split: int, *, train: bool, sampling: SamplingOptions, spatial: SpatialOptions,
+             epoch: int = 0):
     modalities = tuple(options.streams)  # both streams in both runs: the test sets then hold the same clips
     dataset = clip_dataset(dataset=options.dataset, root=options.root, split=split, train=train, modalities=modalities,
                            sampling=sampling, spatial=spatial, flow_method=options.flow_method,
@@ -192,7 +192,7 @@ def _dataset(options: TransferOptions, split: int, stream: str, *, train: bool, 
 def _test_outputs(options: TransferOptions, split: int, stream: str, model: I3D, device, amp: bool,
                   output: str = "logits") -> tuple[torch.Tensor, torch.Tensor]:
     """Logits (or embeddings) of the split's test videos, whole clip and centre crop, and their labels."""
-    dataset = _dataset(options, split, stream, train=False,
+    dataset = _dataset(options, split, train=False,
                        sampling=test_sampling(frames=options.eval_frames, fps=options.fps),
                        spatial=test_spatial(short_side_pixels=options.short_side_pixels, crop_pixels=options.crop_pixels))
     loader = make_loader(dataset, batch_size=1, workers=options.workers)
@@ -217,7 +217,7 @@ def _fixed(options: TransferOptions, split: int, stream: str) -> tuple[torch.Ten
                               cache_dir=options.cache_dir, base_url=options.base_url).to(device)
     train_features, train_labels = [], []
     for view in range(options.fixed_train_views):
-        dataset = _dataset(options, split, stream, train=True, epoch=view,
+        dataset = _dataset(options, split, train=True, epoch=view,
                            sampling=SamplingOptions.train(num_frames=options.frames, fps=options.fps),
                            spatial=SpatialOptions.train(short_side_pixels=options.short_side_pixels,
                                                         crop_pixels=options.crop_pixels))

@@ -18,7 +18,7 @@ import torch
 
 from kinetics.data.sampling import SamplingOptions
 from kinetics.data.transforms import SpatialOptions
-from kinetics.training.config import check_at_least_one, check_choice
+from kinetics.training.config import check_at_least_one, check_choices
 from kinetics.training.flags import option
 
 Crops = Literal[1, 3]
@@ -55,7 +55,7 @@ class TestInput:
     views: int = option("temporal windows per clip, evenly spaced, averaged (1: the centre window)", 1)
 
     def __post_init__(self) -> None:
-        check_choice("crops", self.crops, (1, 3))
+        check_choices(self, "crops")
         check_at_least_one(self, "frames", "crop_pixels", "views", "short_side_pixels")
 
     def test_input(self) -> TestInput:

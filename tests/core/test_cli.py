@@ -39,3 +39,10 @@ def test_usage_errors_exit_2_and_failures_exit_1(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert main(["status", "--root", str(tmp_path / "nothing-here")]) == 1
     assert "kinetics: error:" in capsys.readouterr().err
+
+
+def test_cli_versions_are_the_manifest_versions():
+    from kinetics.cli.common import VERSIONS
+    from kinetics.manifests.schema import VERSIONS as SCHEMA_VERSIONS
+
+    assert VERSIONS == SCHEMA_VERSIONS

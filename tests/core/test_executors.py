@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 
+from executor_tasks import die_on_seven, square
 from kinetics.executors import make_executor
-
-
-def square(x: int) -> int:
-    if x == 13:
-        raise ValueError("unlucky")
-    return x * x
-
-
-def die_on_seven(x: int) -> int:
-    if x == 7:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return x
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

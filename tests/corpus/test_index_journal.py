@@ -7,7 +7,6 @@ import os
 from datetime import timedelta
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from kinetics.corpus.index import CLIP_SCHEMA, ClipRecord, CorpusIndex, FlowRecord, utcnow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kinetics.corpus.layout import CorpusLayout, is_temp_name, publish, safe_label
+from kinetics.corpus.layout import CorpusLayout, atomic_output, is_temp_name, publish, safe_label, temp_path
 from kinetics.errors import CorpusError
 
 HOSTILE = ["../../x", "/abs/path", "$(touch pwned)", "a;rm -rf /", "..", ".", "-rf", "`id`", "x/../../y", "\x00nul", "   "]
@@ -42,10 +42,9 @@ def test_resolve_refuses_escapes_and_reserved_splits(tmp_path):
 
 
 def test_publish_is_a_rename_of_a_hidden_temp(tmp_path):
-    layout = CorpusLayout(tmp_path)
     final = tmp_path / "train" / "x" / "clip.mp4"
     final.parent.mkdir(parents=True)
-    temp = layout.temp_path(final)
+    temp = temp_path(final)
     assert is_temp_name(temp.name) and temp.parent == final.parent
     temp.write_bytes(b"data")
     publish(temp, final)
@@ -57,3 +56,17 @@ def test_unwritable_root_is_named(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(CorpusError, match=str(blocker)):
         CorpusLayout(blocker / "root").ensure_writable()
+
+
+def test_atomic_output_publishes_whole_files_or_nothing(tmp_path):
+    final = tmp_path / "deep" / "out.json"
+    with atomic_output(final) as temp:
+        assert is_temp_name(temp.name) and temp.parent == final.parent
+        temp.write_text("{}")
+        assert not final.exists()  # nothing under the final name until the block ends
+    assert final.read_text() == "{}"
+    with pytest.raises(RuntimeError):
+        with atomic_output(final) as temp:
+            temp.write_text("half")
+            raise RuntimeError("writer died")
+    assert final.read_text() == "{}" and [p.name for p in final.parent.iterdir()] == ["out.json"]

@@ -67,6 +67,18 @@ def test_multi_view_items_are_stacked(numbered_clip):
     assert [frame_numbers(view)[0] for view in sample["rgb"]] == [0, 46, 92]
 
 
+@pytest.mark.parametrize("stored_fps", [25, 30])
+def test_overlapping_views_read_in_one_pass_are_the_windows_they_claim(numbered_clip, stored_fps):
+    path = numbered_clip(fps=stored_fps, seconds=2)  # 50 target frames: 3 views of 32 overlap, so one read
+    record = VideoRecord("o", str(path), fps=stored_fps, frames=stored_fps * 2, width=128, height=64)
+    dataset = _dataset([record], sampling=SamplingOptions.multi_view(3, num_frames=32))
+    sample = dataset[0]
+    assert sample["rgb"].shape == (3, 3, 32, 64, 128)
+    for view, start_seconds in zip(sample["rgb"], sample["start_seconds"].tolist()):
+        start = round(start_seconds * 25)
+        assert frame_numbers(view) == expected_stored(np.arange(start, start + 32), stored_fps, 25)
+
+
 def test_unknown_metadata_is_probed_lazily(numbered_clip):
     path = numbered_clip(fps=30, seconds=4)
     dataset = ClipDataset([VideoRecord("p", str(path))], sampling=SamplingOptions.full(),

@@ -7,10 +7,12 @@ import shutil
 import pyarrow as pa
 
 from kinetics.corpus.index import ClipRecord, CorpusIndex
-from kinetics.corpus.layout import CorpusLayout, remove_stale_temps
+from kinetics.corpus.layout import CorpusLayout, remove_stale_temps, temp_path
+from kinetics.download.cvdf import ExtractedClip
 from kinetics.download.normalise import NormaliseOptions
-from kinetics.download.run import DownloadOptions, plan_tasks
+from kinetics.download.run import DownloadOptions, _Tally, plan_tasks
 from kinetics.download.worker import ClipTask, adopt
+from kinetics.executors import Outcome, WorkerLostError
 from kinetics.manifests.readers import Manifest
 
 ROWS = [("a", "aaaaaaaaaaa"), ("a", "bbbbbbbbbbb"), ("b", "ccccccccccc"), ("b", "ddddddddddd"), (None, "eeeeeeeeeee")]
@@ -51,9 +53,9 @@ def test_only_the_selected_clips_temporary_files_are_removed(tmp_path):
     mine = layout.resolve("train/a/aaaaaaaaaaa_000001_000004.mp4")
     other = layout.resolve("train/a/bbbbbbbbbbb_000001_000004.mp4")
     mine.parent.mkdir(parents=True)
-    leftovers = [layout.temp_path(mine), layout.temp_path(mine)]
+    leftovers = [temp_path(mine), temp_path(mine)]
     leftovers[1] = leftovers[1].with_name(leftovers[1].name + ".part")  # yt-dlp's own .part of our temp name
-    kept = [layout.temp_path(other), mine.parent / "notes.part", mine.parent / ".hidden", other]
+    kept = [temp_path(other), mine.parent / "notes.part", mine.parent / ".hidden", other]
     for path in leftovers + kept:
         path.write_bytes(b"")
     assert remove_stale_temps([mine, layout.resolve("train/zzz/none.mp4")]) == 2
@@ -74,3 +76,28 @@ def test_a_good_orphan_is_adopted_and_a_bad_one_removed(tmp_path, clip_factory):
     final.write_bytes(final.read_bytes()[:2000])  # a file that does not decode is not trusted
     assert adopt(task, final) is None and not final.exists()
     assert config.normalise == NormaliseOptions(threads=config.normalise.threads)
+
+
+def test_a_crashed_or_lost_worker_is_tallied_for_youtube_and_cvdf_items(tmp_path):
+    class Recorder:
+        def __init__(self):
+            self.records = []
+
+        def add(self, records):
+            self.records.extend(records)
+
+    class Progress:
+        def update(self, status, n=1):
+            pass
+
+    config = DownloadOptions(root=tmp_path).worker_config()
+    task = ClipTask(clip_id="aaaaaaaaaaa_000001_000004", youtube_id="aaaaaaaaaaa", time_start=1, time_end=4, split="train",
+                    label="a", label_index=0, relpath="train/a/aaaaaaaaaaa_000001_000004.mp4", version="custom",
+                    config=config, previous_attempts=2)
+    tally = _Tally(Recorder(), Progress(), throttle=None)
+    for item in (task, ExtractedClip(task, str(tmp_path / "raw.mp4"))):  # --source cvdf hands workers ExtractedClips
+        tally.take(Outcome(item, error=RuntimeError("boom")))
+        tally.take(Outcome(item, error=WorkerLostError("worker died")))
+    crashed = tally.recorder.records
+    assert [(r.clip_id, r.status, r.reason, r.attempts) for r in crashed] == [(task.clip_id, "failed", "unknown", 3)] * 2
+    assert "RuntimeError: boom" in crashed[0].message and tally.lost == 2

@@ -49,6 +49,11 @@ def test_split_filter_and_python_hash_independence(k400_val):
     assert clip_hash("abc") == 0xA9993E364706816A  # the first 8 bytes of sha1("abc"), on any machine
 
 
+def test_split_aliases_select_the_stored_split(k400_val):
+    assert select_clips(k400_val, Selection(split="validate")).num_rows == len(k400_val)  # DeepMind's name for val
+    assert Selection(split=" VAL ").split == "val"
+
+
 def test_unknown_classes_are_named_with_suggestions(k400_val):
     with pytest.raises(KineticsError, match=r"'abseilling' \(did you mean 'abseiling'.*\), 'no such'$"):
         select_clips(k400_val, Selection(classes=("abseiling", "abseilling", "no such")))

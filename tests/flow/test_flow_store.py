@@ -65,6 +65,7 @@ def test_windows_in_any_order_with_repeats(tmp_path):
     with FlowFile.open(path) as f:
         for indices in ([3, 4, 5], [8, 0, 8, 2], [7], []):
             assert np.array_equal(f.read(indices), q[indices]), indices
+            assert np.array_equal(f.read_planar(indices), q[indices].transpose(3, 0, 1, 2)), indices  # the loader's layout
         assert np.array_equal(f.read(np.array([1, 2])), q[[1, 2]])
 
 

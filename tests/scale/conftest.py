@@ -7,13 +7,11 @@ must start and stop a private instance of their own run in a subprocess.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))  # ray_tasks: functions the workers import by name
+TESTS = Path(__file__).resolve().parents[1]  # where executor_tasks lives: functions workers import by name
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +21,9 @@ def ray_instance():
     if ray.is_initialized():
         yield ray
         return
-    # Ray workers do not inherit the driver's sys.path: they find ray_tasks through PYTHONPATH.
+    # Ray workers do not inherit the driver's sys.path: they find executor_tasks through PYTHONPATH.
     before = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), before) if p)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), before) if p)
     try:
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     finally:

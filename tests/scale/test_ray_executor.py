@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import ray_tasks
+import executor_tasks as tasks
 from kinetics.executors import Resources, make_executor
 from kinetics.executors.ray import WorkerLostError
 from kinetics.executors.shared_root import TOKEN_PREFIX, SharedRootError
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.ray
 def test_every_item_gets_an_outcome_with_the_tasks_own_error(ray_instance, tmp_path):
     with make_executor("ray", jobs=2, root=tmp_path) as executor:
-        outcomes = {o.item: o for o in executor.map_unordered(ray_tasks.square, range(40))}
+        outcomes = {o.item: o for o in executor.map_unordered(tasks.square, range(40))}
     assert set(outcomes) == set(range(40))
     assert isinstance(outcomes[13].error, ValueError) and "unlucky" in str(outcomes[13].error)
     assert all(outcomes[i].result == i * i for i in range(40) if i != 13)
@@ -29,8 +29,8 @@ def test_every_item_gets_an_outcome_with_the_tasks_own_error(ray_instance, tmp_p
 @pytest.mark.ray
 def test_a_killed_worker_fails_only_its_item_and_is_replaced(ray_instance):
     with make_executor("ray", jobs=2) as executor:
-        outcomes = list(executor.map_unordered(ray_tasks.die_on_seven, range(30)))
-        again = list(executor.map_unordered(ray_tasks.square, range(4)))  # the pool is whole again
+        outcomes = list(executor.map_unordered(tasks.die_on_seven, range(30)))
+        again = list(executor.map_unordered(tasks.square, range(4)))  # the pool is whole again
     assert sorted(o.item for o in outcomes) == list(range(30))
     failed = [o for o in outcomes if not o.ok]
     assert [o.item for o in failed] == [7]  # one item per worker in flight: nothing else was lost
@@ -42,8 +42,8 @@ def test_a_killed_worker_fails_only_its_item_and_is_replaced(ray_instance):
 @pytest.mark.ray
 def test_at_most_jobs_items_run_at_once_and_setup_runs_once_per_worker(ray_instance):
     with make_executor("ray", jobs=2) as executor:
-        spans = [o.result for o in executor.map_unordered(ray_tasks.timed, range(16))]
-        setups = [o.result for o in executor.map_unordered(ray_tasks.setups_seen, range(20), setup=ray_tasks.note_setup)]
+        spans = [o.result for o in executor.map_unordered(tasks.timed, range(16))]
+        setups = [o.result for o in executor.map_unordered(tasks.setups_seen, range(20), setup=tasks.note_setup)]
     events = sorted([(start, 1) for _, start, _ in spans] + [(end, -1) for _, _, end in spans])
     running, most = 0, 0
     for _, step in events:
@@ -57,7 +57,7 @@ def test_at_most_jobs_items_run_at_once_and_setup_runs_once_per_worker(ray_insta
 @pytest.mark.ray
 def test_workers_without_gpus_see_none(ray_instance):
     with make_executor("ray", jobs=1, resources=Resources(cpus=1, gpus=1, optional_gpus=True)) as executor:
-        seen = {o.result for o in executor.map_unordered(ray_tasks.visible_gpus, range(3))}
+        seen = {o.result for o in executor.map_unordered(tasks.visible_gpus, range(3))}
     assert seen == {""}  # this machine has no GPU: the optional GPU was dropped and CUDA hidden
 
 
@@ -77,7 +77,7 @@ def test_a_worker_that_cannot_see_the_root_stops_the_run_naming_its_node(ray_ins
         (token,) = tmp_path.glob(f"index/{TOKEN_PREFIX}*")
         token.unlink()  # now the workers look for a token that is not there, as on a node's local disk
         with pytest.raises(SharedRootError) as caught:
-            list(executor.map_unordered(ray_tasks.square, range(4)))
+            list(executor.map_unordered(tasks.square, range(4)))
     message = str(caught.value)
     assert "does not see the corpus root" in message and str(tmp_path) in message
     assert "node " in message and token.name in message

@@ -1,4 +1,8 @@
-"""Work functions for the Ray executor tests (a module, so workers import them by name)."""
+"""Work functions for the executor tests, local pool and Ray alike.
+
+A module of its own, so that spawned worker processes and Ray workers import them by name
+(``tests/`` is on the path: ``tests/conftest.py`` for the pool, ``PYTHONPATH`` for Ray workers).
+"""
 
 from __future__ import annotations
 
