@@ -10,7 +10,8 @@ random crop and flip, seed 0); every baseline then reads *the same windows*:
 * naive PyAV: the same decode plus ``to_ndarray(format="rgb24")`` per frame, crop, [-1, 1] floats;
 * torchcodec: ``get_frames_in_range`` of the window (uint8 RGB; then the same crop and scaling),
   when torchcodec loads (it needs FFmpeg's shared libraries from the system);
-* the Dataset: ``dataset[i]`` in this process, then a DataLoader with 0, 1 and 2 workers
+* the Dataset: ``dataset[i]`` in this process (also with ``decoder="torchcodec"`` where it loads),
+  then a DataLoader with 0, 1 and 2 workers
   (batch 4), steady state (the first batch, i.e. worker start-up, is not timed).
 
 Run::
@@ -108,8 +109,8 @@ def naive_pyav(path: Path, stored: np.ndarray, box, threads: int) -> torch.Tenso
     return to_unit_range(crop(video, box)).contiguous()
 
 
-def torchcodec_window(path: Path, stored: np.ndarray, box) -> torch.Tensor:
-    decoder = torchcodec_decoder()(str(path), seek_mode="approximate")
+def torchcodec_window(path: Path, stored: np.ndarray, box, threads: int) -> torch.Tensor:
+    decoder = torchcodec_decoder()(str(path), seek_mode="approximate", num_ffmpeg_threads=threads)
     batch = decoder.get_frames_in_range(int(stored[0]), int(stored[-1]) + 1).data  # [T, 3, H, W] uint8
     return to_unit_range(crop(batch.permute(1, 0, 2, 3), box)).contiguous()
 
@@ -160,10 +161,13 @@ def main() -> None:
         box = center_crop_box(HEIGHT, WIDTH, 224, align=2)
         naive = timed(lambda w: naive_pyav(w[0], w[1], box, args.threads), windows)
         try:
-            torchcodec_window(*windows[0], box)
-            codec = timed(lambda w: torchcodec_window(w[0], w[1], box), windows)
+            torchcodec_window(*windows[0], box, args.threads)
+            codec = timed(lambda w: torchcodec_window(w[0], w[1], box, args.threads), windows)
+            through_codec = KineticsDataset(root, "train", threads=args.threads, decoder="torchcodec")
+            through_codec[0]
+            codec_item = timed(lambda i: through_codec[i], items)
         except MissingDependencyError as err:
-            codec = None
+            codec = codec_item = None
             print(f"torchcodec: not measured ({str(err).split('(')[0].strip()})")
 
         print(f"{len(items)} items of {samples[0]['shape']} float32 from {WIDTH}x{HEIGHT} H.264, "
@@ -174,6 +178,8 @@ def main() -> None:
         if codec is not None:
             rows.append(("torchcodec get_frames_in_range", codec))
         rows.append(("Dataset item (this process)", per_item))
+        if codec_item is not None:
+            rows.append(("Dataset item, decoder='torchcodec'", codec_item))
         for name, (wall, cpu) in rows:
             print(f"{name:34s} {wall * 1000:8.1f} {cpu * 1000:8.1f}   {wall / floor[0]:5.2f}x {cpu / floor[1]:5.2f}x")
         if codec is not None:

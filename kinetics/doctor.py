@@ -70,6 +70,7 @@ def doctor(
         ("javascript", _javascript),
         ("pyav", _pyav),
         ("torch", lambda: _optional("torch", "torch", "needed to train, evaluate and extract flow", "pip install torch")),
+        ("numba", lambda: _optional("numba", "numba", "RGB loading falls back to NumPy colour conversion, ~20% slower", "pip install numba")),
         ("cache", lambda: _writable("cache", _cache())),
     ]
     if root is not None:

@@ -23,6 +23,7 @@ def test_the_tools_a_download_needs_are_found():
     assert checks["javascript"].level == "ok" and "deno" in checks["javascript"].detail
     assert checks["pyav"].level == "ok" and checks["pyav"].detail == __import__("av").__version__
     assert checks["torch"].detail == importlib.metadata.version("torch")
+    assert checks["numba"].detail == importlib.metadata.version("numba")
 
 
 def test_yt_dlp_age_comes_from_its_version():

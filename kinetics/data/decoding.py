@@ -3,11 +3,10 @@
 ``read_rgb(path, stored_indices, box=..., hflip=...)`` returns float ``[3, T, h, w]`` in [-1, 1]
 for the stored frames asked for, cropped (and mirrored). The PyAV backend seeks to the keyframe
 before the first frame and decodes forward only as far as the last one. It never asks swscale for
-RGB: each wanted frame's Y, U and V planes are read in place (cropped, mirrored views), and the
-colour conversion, the [-1, 1] scaling and the clipping are a handful of vectorised NumPy ops
-per frame written straight into the output, with the chroma terms computed at half width. Doing
-this while the frame is still in cache, rather than copying planes and converting the window at
-the end, measured faster here. ``decoder="torchcodec"`` uses torchcodec where it loads.
+RGB: each wanted frame's Y, U and V planes are read in place and ``kinetics.data.colour`` writes
+the cropped, mirrored, [-1, 1] RGB of that frame straight into the output (one compiled pass),
+while the frame is still in cache. The output's memory comes from ``kinetics.data.buffers``, so
+it is already mapped. ``decoder="torchcodec"`` uses torchcodec where it loads.
 
 Frame ``i`` is the frame shown at ``i / fps`` seconds after the stream starts: each decoded frame's
 index comes from its timestamp, and a wanted index gets the latest frame at or before it, so
@@ -16,7 +15,6 @@ variable-rate files, duplicates and indices past the end (the last frame) all be
 
 from __future__ import annotations
 
-import mmap
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,16 +23,14 @@ from typing import Literal, Sequence, get_args
 import numpy as np
 import torch
 
+from kinetics.data.buffers import OUTPUT_BUFFERS
+from kinetics.data.colour import Coefficients, convert_frame
 from kinetics.data.transforms import CropBox, crop, mirror_box, to_unit_range
 from kinetics.errors import CorruptClipError, MissingDependencyError
 
 DecoderName = Literal["pyav", "torchcodec"]
 DECODERS: tuple[str, ...] = get_args(DecoderName)
 
-# Luma/chroma weights (Kr, Kb) by the colour space code FFmpeg stores; unknown codes use BT.601
-# as FFmpeg's swscale does.
-_KR_KB = {1: (0.2126, 0.0722), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
-_BT601 = (0.299, 0.114)
 _FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 _YUV420 = ("yuv420p", "yuvj420p")
 
@@ -96,7 +92,7 @@ def read_rgb(
     if indices.ndim != 1 or len(indices) == 0 or indices.min() < 0:
         raise ValueError(f"{path}: stored_indices must be a non-empty list of frame numbers >= 0")
     if decoder == "torchcodec":
-        rgb = _read_torchcodec(path, indices, box)
+        rgb = _read_torchcodec(path, indices, box, threads)
         return rgb.flip(-1) if hflip else rgb
     if decoder != "pyav":
         raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
@@ -115,51 +111,47 @@ def _import_av():
 class _Window:
     """The output of one read, filled frame by frame as the decoder produces them.
 
-    4:2:0 frames are converted straight from the decoder's planes (cropped and mirrored views,
-    no intermediate copy, while they are still in cache); ``box`` must then have even offsets
-    and sizes. Anything else, or a frame of odd size, goes through swscale to RGB.
-    ``positions[k]`` lists the output frames that show the k-th wanted (sorted, unique) frame.
+    4:2:0 frames are converted straight from the decoder's planes (no intermediate copy, while
+    they are still in cache); ``box`` must then have even offsets and sizes. Anything else, or a
+    frame of odd size, goes through swscale to RGB. A frame whose size or format differs from the
+    stream's (``frame_size``) is rescaled first. ``positions[k]`` lists the output frames that
+    show the k-th wanted (sorted, unique) frame.
     """
 
-    def __init__(self, positions: list[list[int]], count: int, box: CropBox, *, planar: bool, hflip: bool):
+    def __init__(self, positions: list[list[int]], count: int, box: CropBox, frame_size: tuple[int, int], *, planar: bool, hflip: bool):
         self.positions = positions
         self.box = box
+        self.frame_size = frame_size
         self.planar = planar
-        self.columns = slice(None, None, -1 if hflip else 1)
-        self.out = _empty_float((3, count, box.height, box.width))
-        self.coefficients: _Coefficients | None = None
+        self.hflip = hflip
+        self.out = OUTPUT_BUFFERS.empty((3, count, box.height, box.width))
+        self._planes = self.out.numpy()
+        self.coefficients: Coefficients | None = None
 
     def take(self, slot: int, frame) -> None:
-        b, columns = self.box, self.columns
+        b = self.box
         first, *others = self.positions[slot]
-        target = self.out.numpy()[:, first]
-        if self.planar:
-            if frame.format.name not in _YUV420:  # a format change mid-stream
-                frame = frame.reformat(format="yuv420p")
+        target = self._planes[:, first]
+        (height, width), planar = self.frame_size, self.planar
+        if (frame.height, frame.width) != self.frame_size or (planar and frame.format.name not in _YUV420):  # changed mid-stream
+            frame = frame.reformat(width=width, height=height, format="yuv420p" if planar else frame.format.name)
+        if planar:
             if self.coefficients is None:
                 full_range = frame.format.name == "yuvj420p" or int(frame.color_range) == _FULL_RANGE
-                self.coefficients = _coefficients(int(frame.colorspace), full_range)
-            y, u, v = (_plane(p) for p in frame.planes)
-            top, left, height, width = b.top // 2, b.left // 2, b.height // 2, b.width // 2
-            _convert(
-                y[b.top : b.top + b.height, b.left : b.left + b.width][:, columns],
-                u[top : top + height, left : left + width][:, columns],
-                v[top : top + height, left : left + width][:, columns],
-                target,
-                self.coefficients,
-            )
+                self.coefficients = Coefficients.for_stream(int(frame.colorspace), full_range)
+            convert_frame(*(_plane(p) for p in frame.planes), b, target, self.coefficients, hflip=self.hflip)
         else:
-            rgb = frame.to_ndarray(format="rgb24")[b.top : b.top + b.height, b.left : b.left + b.width][:, columns]
-            np.multiply(rgb.transpose(2, 0, 1), np.float32(1 / 127.5), out=target)
+            rgb = frame.to_ndarray(format="rgb24")[b.top : b.top + b.height, b.left : b.left + b.width]
+            np.multiply(rgb[:, :: -1 if self.hflip else 1].transpose(2, 0, 1), np.float32(1 / 127.5), out=target)
             target -= 1
         for position in others:  # a looped or repeated frame: copy, do not convert again
-            self.out[:, position] = self.out[:, first]
+            self._planes[:, position] = target
 
 
 def _plane(plane) -> np.ndarray:
-    """A zero-copy (rows, width) view of one plane of an AVFrame."""
+    """A zero-copy (rows, line size) view of one plane of an AVFrame, padding columns included."""
     rows = plane.buffer_size // plane.line_size
-    return np.frombuffer(plane, np.uint8, count=rows * plane.line_size).reshape(rows, plane.line_size)[:, : plane.width]
+    return np.frombuffer(plane, np.uint8, count=rows * plane.line_size).reshape(rows, plane.line_size)
 
 
 def _read_pyav(path, indices: np.ndarray, box: CropBox | None, hflip: bool, threads: int) -> torch.Tensor:
@@ -186,7 +178,7 @@ def _read_pyav(path, indices: np.ndarray, box: CropBox | None, hflip: bool, thre
                 outer, inner = box, None
             if hflip and inner is not None:
                 inner = mirror_box(inner, outer.width)
-            window = _decode(container, stream, wanted, lambda: _Window(positions, len(indices), outer, planar=planar, hflip=hflip), path)
+            window = _decode(container, stream, wanted, lambda: _Window(positions, len(indices), outer, (ctx.height, ctx.width), planar=planar, hflip=hflip), path)
     except av.error.FFmpegError as err:
         raise CorruptClipError(path, f"cannot decode: {err}") from err
     return window.out if inner is None else crop(window.out, inner).contiguous()
@@ -274,101 +266,11 @@ def _even_superset(box: CropBox) -> tuple[CropBox, CropBox | None]:
     return outer, CropBox(box.top - top, box.left - left, box.height, box.width)
 
 
-# -- colour conversion ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Coefficients:
-    """Unit-range RGB from 8-bit Y'CbCr: ``R = y*Y + r_v*V + r0``, ``G = y*Y + g_u*U + g_v*V + g0``,
-    ``B = y*Y + b_u*U + b0`` (the offsets fold in Y's black level, chroma's 128 and the final -1)."""
-
-    y: np.float32
-    r_v: np.float32
-    g_u: np.float32
-    g_v: np.float32
-    b_u: np.float32
-    r0: np.float32
-    g0: np.float32
-    b0: np.float32
-
-
-def _coefficients(colorspace: int, full_range: bool) -> _Coefficients:
-    kr, kb = _KR_KB.get(colorspace, _BT601)
-    kg = 1 - kr - kb
-    y_scale, c_scale, black = (1.0, 1.0, 0.0) if full_range else (255 / 219, 255 / 224, 16.0)
-    unit = 1 / 127.5
-    y = y_scale * unit
-    r_v = 2 * (1 - kr) * c_scale * unit
-    g_u, g_v = -2 * kb * (1 - kb) / kg * c_scale * unit, -2 * kr * (1 - kr) / kg * c_scale * unit
-    b_u = 2 * (1 - kb) * c_scale * unit
-    base = -black * y - 1.0
-    f = np.float32
-    return _Coefficients(f(y), f(r_v), f(g_u), f(g_v), f(b_u), f(base - 128 * r_v), f(base - 128 * (g_u + g_v)), f(base - 128 * b_u))
-
-
-def yuv420_to_unit_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, *, colorspace: int = 0, full_range: bool = False) -> torch.Tensor:
-    """uint8 planes ``[T, H, W]``, ``[T, H/2, W/2]`` x2 -> float RGB ``[3, T, H, W]`` in [-1, 1]."""
-    frames, height, width = y.shape
-    out = _empty_float((3, frames, height, width))
-    coefficients = _coefficients(colorspace, full_range)
-    planes = out.numpy()
-    for frame in range(frames):
-        _convert(y[frame], u[frame], v[frame], planes[:, frame], coefficients)
-    return out
-
-
-def _convert(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray, c: _Coefficients) -> None:
-    """One frame: the chroma terms at half width, then one broadcast add per output channel, clipped.
-
-    NumPy rather than torch: it never spreads these small ops over OpenMP threads, which on a
-    busy machine made a main-process item 10x slower (measured; workers run torch single-threaded).
-    """
-    height, width = y.shape
-    cu = _widen(u).astype(np.float32)  # [H/2, W]: each chroma sample covers 2x2 pixels
-    cv = _widen(v).astype(np.float32)
-    red = cv * c.r_v
-    red += c.r0
-    green = cu * c.g_u
-    cv *= c.g_v
-    green += cv
-    green += c.g0
-    cu *= c.b_u
-    cu += c.b0
-    luma = np.multiply(y, c.y, dtype=np.float32).reshape(height // 2, 2, width)
-    for channel, term in enumerate((red, green, cu)):
-        np.add(luma, term.reshape(height // 2, 1, width), out=out[channel].reshape(height // 2, 2, width))
-    np.clip(out, -1, 1, out=out)
-
-
-def _widen(plane: np.ndarray) -> np.ndarray:
-    """Repeat each uint8 sample twice along the last dim (``[.., W/2] -> [.., W]``) with one multiply.
-
-    As 16-bit numbers, ``c * 257`` has both bytes equal to ``c``, so viewing them as bytes is the
-    nearest-neighbour widening, whatever the byte order.
-    """
-    return (plane.astype(np.uint16) * np.uint16(257)).view(np.uint8)
-
-
-def _empty_float(shape: tuple[int, ...]) -> torch.Tensor:
-    """An uninitialised float32 tensor; large ones are backed by transparent huge pages where possible.
-
-    A 64x224x224 RGB clip is 38 MB: with 4 KiB pages, faulting it in costs more than computing it
-    on small virtual machines; 2 MiB pages cut that several-fold.
-    """
-    count = int(np.prod(shape))
-    if count * 4 < _HUGE_THRESHOLD_BYTES or not hasattr(mmap, "MADV_HUGEPAGE"):
-        return torch.empty(shape)
-    buffer = mmap.mmap(-1, count * 4, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    buffer.madvise(mmap.MADV_HUGEPAGE)
-    return torch.from_numpy(np.frombuffer(buffer, np.float32, count=count)).view(shape)
-
-
-_HUGE_THRESHOLD_BYTES = 8 << 20
-
-
 # -- torchcodec -----------------------------------------------------------------------------------
-def _read_torchcodec(path, indices: np.ndarray, box: CropBox | None) -> torch.Tensor:
+def _read_torchcodec(path, indices: np.ndarray, box: CropBox | None, threads: int) -> torch.Tensor:
     decoder_class = torchcodec_decoder()
     try:
-        decoder = decoder_class(str(path), dimension_order="NCHW", seek_mode="approximate")
+        decoder = decoder_class(str(path), dimension_order="NCHW", seek_mode="approximate", num_ffmpeg_threads=threads)
         last = decoder.metadata.num_frames
         if last:
             indices = np.minimum(indices, last - 1)

@@ -109,3 +109,15 @@ def test_h264_in_avi_starts_at_frame_zero(tmp_path):
     got = frame_numbers(read_rgb(path, wanted))
     assert got[0] == 0 and got == sorted(got)
     assert all(want - 2 <= number <= want for want, number in zip(wanted, got))
+
+
+def test_output_memory_is_reused_and_every_element_rewritten(numbered_clip):
+    path = numbered_clip(fps=25, seconds=4)
+    first = read_rgb(path, range(0, 90))  # 3x90x64x128 floats: 8.8 MB, from the reused pool
+    address = first.data_ptr()
+    del first
+    second = read_rgb(path, range(10, 100))
+    assert second.data_ptr() == address
+    fresh = read_rgb(path, range(10, 100))  # `second` is alive, so this one gets other memory
+    assert fresh.data_ptr() != address
+    assert torch.equal(second, fresh) and frame_numbers(second) == list(range(10, 100))
