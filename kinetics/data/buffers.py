@@ -32,7 +32,7 @@ class BufferPool:
     def __init__(self, *, limit_bytes: int = 512 << 20, min_bytes: int = 8 << 20):
         self.limit_bytes = limit_bytes
         self.min_bytes = min_bytes  # smaller tensors come from torch's allocator as usual
-        self._free: dict[int, list[mmap.mmap]] = {}
+        self._free: dict[int, list[mmap.mmap | np.ndarray]] = {}
         self._held_bytes = 0
         self._lock = threading.Lock()
 
@@ -57,7 +57,14 @@ class BufferPool:
             self._free.clear()
             self._held_bytes = 0
 
-    def _take(self, size: int) -> mmap.mmap | None:
+    def _forget(self) -> None:
+        """In a forked DataLoader worker: writing to pages shared copy-on-write with the parent would
+        fault anyway, so the child starts empty (with a fresh lock: the parent's may be held)."""
+        self._free = {}
+        self._held_bytes = 0
+        self._lock = threading.Lock()
+
+    def _take(self, size: int) -> mmap.mmap | np.ndarray | None:
         with self._lock:
             spare = self._free.get(size)
             if not spare:
@@ -65,14 +72,16 @@ class BufferPool:
             self._held_bytes -= size
             return spare.pop()
 
-    def _give_back(self, buffer: mmap.mmap) -> None:
+    def _give_back(self, buffer: mmap.mmap | np.ndarray) -> None:
         with self._lock:
             if self._held_bytes + len(buffer) <= self.limit_bytes:
                 self._free.setdefault(len(buffer), []).append(buffer)
                 self._held_bytes += len(buffer)
 
 
-def _map(size: int) -> mmap.mmap:
+def _map(size: int) -> mmap.mmap | np.ndarray:
+    if not hasattr(mmap, "MAP_ANONYMOUS"):  # Windows: no private anonymous maps; reuse still pays
+        return np.empty(size, np.uint8)
     buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     if _HUGE_PAGES:
         buffer.madvise(mmap.MADV_HUGEPAGE)
@@ -83,13 +92,5 @@ OUTPUT_BUFFERS = BufferPool()
 """The pool the decoders write items into (one per process)."""
 
 
-def _forget_in_child() -> None:
-    # A forked DataLoader worker must not write to pages it shares copy-on-write with its parent
-    # (each write would fault anyway); it starts its own pool, with a fresh lock.
-    OUTPUT_BUFFERS._free = {}
-    OUTPUT_BUFFERS._held_bytes = 0
-    OUTPUT_BUFFERS._lock = threading.Lock()
-
-
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_in_child)
+    os.register_at_fork(after_in_child=OUTPUT_BUFFERS._forget)

@@ -19,6 +19,7 @@ import torch
 
 from kinetics.data.buffers import OUTPUT_BUFFERS
 from kinetics.data.transforms import CropBox
+from kinetics.errors import MissingDependencyError
 
 # Luma/chroma weights (Kr, Kb) by the colour space code FFmpeg stores.
 _KR_KB = {1: (0.2126, 0.0722), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
@@ -64,10 +65,11 @@ def convert_frame(y: np.ndarray, u: np.ndarray, v: np.ndarray, box: CropBox, out
     NumPy path (None: the kernel when numba imports).
     """
     _check(y, u, v, box, out)
-    if compiled is None:
-        compiled = _kernel() is not None
-    if compiled:
-        _kernel()(y, u, v, box.top, box.left, out[0], out[1], out[2], hflip, c.y, c.r_v, c.g_u, c.g_v, c.b_u, c.r0, c.g0, c.b0)
+    kernel = None if compiled is False else _kernel()
+    if compiled and kernel is None:
+        raise MissingDependencyError("compiled=True needs numba: pip install numba")
+    if kernel is not None:
+        kernel(y, u, v, box.top, box.left, out[0], out[1], out[2], hflip, c.y, c.r_v, c.g_u, c.g_v, c.b_u, c.r0, c.g0, c.b0)
         return
     columns = slice(None, None, -1 if hflip else 1)
     top, left, height, width = box.top // 2, box.left // 2, box.height // 2, box.width // 2

@@ -90,3 +90,19 @@ def test_boxes_the_kernel_cannot_read_safely_are_refused():
         convert_frame(y, u[:4], v[:4], CropBox(16, 0, 8, 8), np.empty((3, 8, 8), np.float32), c)
     with pytest.raises(ValueError, match="output must be float32"):
         convert_frame(y, u, v, CropBox(0, 0, 8, 8), np.empty((3, 8, 6), np.float32), c)
+
+
+def test_without_numba_the_numpy_path_is_used_and_asking_for_the_kernel_says_why(monkeypatch):
+    from kinetics.data import colour
+    from kinetics.errors import MissingDependencyError
+
+    y, u, v = planes(np.random.default_rng(1))
+    box, c = CropBox(0, 0, 48, 80), Coefficients.for_stream(1, False)
+    expected = np.empty((3, 48, 80), np.float32)
+    convert_frame(y, u, v, box, expected, c, compiled=False)
+    monkeypatch.setattr(colour, "_kernel", lambda: None)  # as when numba does not import
+    out = np.empty_like(expected)
+    convert_frame(y, u, v, box, out, c)
+    assert np.array_equal(out, expected)
+    with pytest.raises(MissingDependencyError, match="numba"):
+        convert_frame(y, u, v, box, out, c, compiled=True)
