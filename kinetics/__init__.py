@@ -54,11 +54,11 @@ _EXPORTS = {
     "train": "kinetics.training.train",
     "TrainConfig": "kinetics.training.config",
     "evaluate": "kinetics.training.evaluate",
-    "EvalOptions": "kinetics.training.evaluate",
+    "EvalOptions": "kinetics.training.options",
     "transfer": "kinetics.training.transfer",
-    "TransferOptions": "kinetics.training.transfer",
+    "TransferOptions": "kinetics.training.options",
     "extract_features": "kinetics.training.features",
-    "FeatureOptions": "kinetics.training.features",
+    "FeatureOptions": "kinetics.training.options",
     # execution
     "make_executor": "kinetics.executors",
 }

@@ -22,7 +22,7 @@ figures are on the held-out test set, not val. --json adds per-class accuracy an
 
 
 def register(subparsers) -> None:
-    from kinetics.training.evaluate import EvalOptions
+    from kinetics.training.options import EvalOptions
     from kinetics.training.flags import add_dataclass_flags
 
     parser = subparsers.add_parser(

@@ -18,7 +18,7 @@ worker; clips that fail to decode are listed and left out (exit 1 only when no c
 
 
 def register(subparsers) -> None:
-    from kinetics.training.features import FeatureOptions
+    from kinetics.training.options import FeatureOptions
     from kinetics.training.flags import add_dataclass_flags
 
     parser = subparsers.add_parser(

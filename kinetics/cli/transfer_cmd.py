@@ -22,7 +22,7 @@ the paper figure it compares with: Table 4 (two-stream, split 1: UCF-101 fixed 9
 
 def register(subparsers) -> None:
     from kinetics.training.flags import add_dataclass_flags
-    from kinetics.training.transfer import TransferOptions
+    from kinetics.training.options import TransferOptions
 
     parser = subparsers.add_parser(
         "transfer", help="fine-tune or linear-probe I3D on UCF-101 / HMDB-51 (the paper's Tables 4 and 5)",

@@ -14,49 +14,19 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
 from kinetics.errors import CorpusError, KineticsError
 from kinetics.progress import Progress
-from kinetics.training.config import OnError, Precision, check_at_least_one, check_choices
 from kinetics.training.distributed import resolve_device, use_amp
-from kinetics.training.flags import option
 from kinetics.training.inference import run_streams
 from kinetics.training.initialise import load_streams
 from kinetics.training.inputs import RecordFailure, make_loader
 from kinetics.training.metrics import ClassificationMetrics, classification_metrics, fuse_logits
 from kinetics.training.paper import KINETICS_TEST_NOTE, PaperFigure, checkpoint_pretraining, kinetics_figures, paper_stream
 from kinetics.training.predictions import predictions_table, write_table_atomic
-from kinetics.training.views import TestInput
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvalOptions(TestInput):
-    """What ``kinetics evaluate`` does; each field is one flag (the test input's are :class:`TestInput`'s)."""
-
-    root: Path = option("corpus root")
-    checkpoint: str = option("I3D checkpoint (registered name or path), RGB or flow (told by its input channels)")
-    split: str = option("split to evaluate (the paper's figures are on test, whose labels are not public)", "val")
-    flow_checkpoint: str | None = option("flow checkpoint to fuse with an RGB --checkpoint (two-stream)", None)
-    flow_method: str = option("flow method whose files the flow stream reads", "tvl1")
-    batch_size: int = option("clips per forward pass", 1)
-    workers: int = option("DataLoader worker processes", 2)
-    device: str = option("auto, cpu, cuda or cuda:N", "auto")
-    precision: Precision = option("amp: float16 autocast (CUDA); auto: amp on CUDA, fp32 on CPU", "auto")
-    limit: int | None = option("evaluate at most this many clips ('none': all)", None)
-    predictions: Path | None = option("write per-clip predictions to this Parquet file ('none': do not)", None)
-    on_error: OnError = option("a clip that fails to decode: skip and count it, or raise", "skip")
-    cache_dir: str | None = option("checkpoint cache ('none': $KINETICS_CACHE/checkpoints)", None)
-    base_url: str | None = option("mirror that serves registered checkpoint files", None)
-    progress: bool | None = option("show a progress bar ('none': on a terminal)", None)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "root", Path(self.root))
-        check_choices(self, "precision", "on_error")
-        check_at_least_one(self, "batch_size", "limit")
+from kinetics.training.options import EvalOptions
 
 
 @dataclass(frozen=True)

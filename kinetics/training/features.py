@@ -28,12 +28,9 @@ import pyarrow.parquet as pq
 
 from kinetics.data.clips import VideoRecord
 from kinetics.errors import CorpusError
-from kinetics.executors import ExecutorName
 from kinetics.models.architecture import EMBEDDING_CHANNELS
-from kinetics.training.config import Precision, check_at_least_one, check_choices
-from kinetics.training.flags import option
 from kinetics.training.predictions import fixed_size_floats
-from kinetics.training.views import TestInput
+from kinetics.training.options import FeatureOptions, TestInput
 
 FEATURE_SCHEMA = pa.schema([
     ("clip_id", pa.string()),
@@ -42,35 +39,6 @@ FEATURE_SCHEMA = pa.schema([
     ("split", pa.string()),
     ("embedding", pa.list_(pa.float32(), EMBEDDING_CHANNELS)),
 ])
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeatureOptions(TestInput):
-    """What ``kinetics features`` does; each field is one flag (the test input's are :class:`TestInput`'s)."""
-
-    root: Path = option("corpus root")
-    checkpoint: str = option("I3D checkpoint (registered name or path); its input channels choose RGB or flow")
-    out: Path = option("output Parquet file", Path("features.parquet"))
-    split: str | None = option("split to embed ('none': every split with ok clips)", None)
-    flow_method: str = option("flow method whose files a flow checkpoint reads", "tvl1")
-    batch_clips: int = option("clips per work item, embedded as one batch", 8)
-    jobs: int = option("parallel workers", 1)
-    executor: ExecutorName = option("local process pool or a Ray cluster", "local")
-    address: str | None = option("Ray cluster address", None)
-    device: str = option("auto, cpu, cuda or cuda:N (in each worker)", "auto")
-    precision: Precision = option("amp: float16 autocast (CUDA); auto: amp on CUDA, fp32 on CPU", "auto")
-    threads: int | None = option("torch threads per worker ('none': cores / jobs)", None)
-    limit: int | None = option("embed at most this many clips ('none': all)", None)
-    cache_dir: str | None = option("checkpoint cache ('none': $KINETICS_CACHE/checkpoints)", None)
-    base_url: str | None = option("mirror that serves registered checkpoint files", None)
-    progress: bool | None = option("show a progress bar ('none': on a terminal)", None)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "root", Path(self.root))
-        object.__setattr__(self, "out", Path(self.out))
-        check_at_least_one(self, "batch_clips", "jobs", "threads", "limit")
-        check_choices(self, "executor", "precision")
 
 
 @dataclass(frozen=True)

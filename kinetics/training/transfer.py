@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -29,78 +27,17 @@ from kinetics.data.sampling import SamplingOptions
 from kinetics.data.transforms import SpatialOptions
 from kinetics.errors import CorpusError, CorruptClipError
 from kinetics.models.i3d import I3D
-from kinetics.training.config import (
-    ConfigError, Precision, TrainConfig, check_at_least_one, check_choice, check_choices,
-)
+from kinetics.training.config import TrainConfig
 from kinetics.training.distributed import resolve_device, use_amp
-from kinetics.training.flags import option
 from kinetics.training.inference import run_streams
 from kinetics.training.initialise import load_stream_model
 from kinetics.training.inputs import RecordFailure, clip_dataset, make_loader
 from kinetics.training.metrics import fuse_logits, topk_hits
 from kinetics.training.paper import Comparison, checkpoint_pretraining, paper_stream, transfer_comparisons
+from kinetics.training.options import TransferOptions
 from kinetics.training.views import test_sampling, test_spatial
 
-TransferMode = Literal["fixed", "full"]
-TransferStream = Literal["rgb", "flow", "both"]
-FolderDataset = Literal["ucf101", "hmdb51"]
 DATASET_NAMES = {"ucf101": "UCF-101", "hmdb51": "HMDB-51"}
-
-
-@dataclass(frozen=True)
-class TransferOptions:
-    """What ``kinetics transfer`` does; each field is one flag."""
-
-    dataset: FolderDataset = option("ucf101 or hmdb51")
-    root: Path = option("prepared dataset root (kinetics prepare)")
-    init: str = option("Kinetics-trained I3D to start from: registered name or path (RGB for --stream both)")
-    flow_init: str | None = option("flow checkpoint for --stream both", None)
-    split: str = option("official split: 1, 2, 3, or all (the mean over the three is Table 5's figure)", "1")
-    stream: TransferStream = option("rgb, flow, or both (two-stream: logits added)", "rgb")
-    mode: TransferMode = option("fixed: train a new last layer on frozen features; full: fine-tune end to end", "fixed")
-    out: Path = option("directory for the fine-tuning runs (mode full)", Path("runs/transfer"))
-    epochs: int = option("passes over the training clips (fixed: over their features)", 30)
-    lr: float | None = option("learning rate ('none': 0.1 fixed, 0.01 full)", None)
-    batch_size: int | None = option("clips (full) or features (fixed) per step ('none': 6 full, 64 fixed)", None)
-    momentum: float = option("SGD momentum", 0.9)
-    weight_decay: float = option("L2 weight decay", 1e-7)
-    dropout: float = option("dropout before the new last layer", 0.5)
-    fixed_train_views: int = option("fixed: random training views embedded per clip", 1)
-    frames: int = option("frames per training clip", 64)
-    eval_frames: int = option("frames per test clip (250 = 10 s; UCF/HMDB clips are shorter and are looped)", 250)
-    fps: float = option("frame rate clips are sampled at", 25.0)
-    short_side_pixels: int | None = option("resize the short side to this first ('none': keep)", 256)
-    crop_pixels: int = option("square crop size", 224)
-    flow_method: str = option("flow method whose files the flow stream reads", "tvl1")
-    workers: int = option("DataLoader worker processes", 2)
-    device: str = option("auto, cpu, cuda or cuda:N", "auto")
-    precision: Precision = option("amp: float16 autocast (CUDA); auto: amp on CUDA, fp32 on CPU", "auto")
-    seed: int = option("seed of data order, augmentation and the new layer", 0)
-    max_steps: int | None = option("full: stop each fine-tuning run after this many steps", None)
-    cache_dir: str | None = option("checkpoint cache ('none': $KINETICS_CACHE/checkpoints)", None)
-    base_url: str | None = option("mirror that serves registered checkpoint files", None)
-    progress: bool | None = option("show progress bars ('none': on a terminal)", None)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "root", Path(self.root))
-        object.__setattr__(self, "out", Path(self.out))
-        check_choices(self, "dataset", "stream", "mode")
-        check_choice("split", str(self.split), ("1", "2", "3", "all"))
-        if self.stream == "both" and self.flow_init is None:
-            raise ConfigError("--stream both needs --flow-init (the flow checkpoint); --init is the RGB one")
-        check_at_least_one(self, "epochs", "fixed_train_views", "frames", "eval_frames", "crop_pixels", "batch_size",
-                           "max_steps", "short_side_pixels")
-
-    @property
-    def splits(self) -> tuple[int, ...]:
-        return (1, 2, 3) if self.split == "all" else (int(self.split),)
-
-    @property
-    def streams(self) -> tuple[str, ...]:
-        return ("rgb", "flow") if self.stream == "both" else (self.stream,)
-
-    def init_of(self, stream: str) -> str:
-        return self.flow_init if stream == "flow" and self.stream == "both" else self.init
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,12 @@ centre, end). :func:`test_sampling` and :func:`test_spatial` give the loader's o
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 
 from kinetics.data.sampling import SamplingOptions
 from kinetics.data.transforms import SpatialOptions
-from kinetics.training.config import check_at_least_one, check_choices
-from kinetics.training.flags import option
+from kinetics.training.options import Crops
 
-Crops = Literal[1, 3]
 VIEW_KEYS = ("rgb", "flow")
 
 
@@ -41,41 +35,6 @@ def test_spatial(*, short_side_pixels: int | None, crop_pixels: int, crops: Crop
     if crops == 1:
         return SpatialOptions.test(short_side_pixels=short_side_pixels, crop_pixels=crop_pixels)
     return SpatialOptions(short_side_pixels, None, "center", False)
-
-
-@dataclass(frozen=True, kw_only=True)
-class TestInput:
-    """How each clip is read at test time (the options evaluate and features share; each field is a flag)."""
-
-    frames: int = option("frames per view (the paper: 250, a whole 10 s clip; shorter clips loop)", 250)
-    fps: float = option("frame rate clips are sampled at", 25.0)
-    short_side_pixels: int | None = option("resize the short side to this first ('none': keep)", 256)
-    crop_pixels: int = option("square crop size", 224)
-    crops: Crops = option("spatial crops per view, averaged: 1 (centre, the paper) or 3 (along the long side)", 1)
-    views: int = option("temporal windows per clip, evenly spaced, averaged (1: the centre window)", 1)
-
-    def __post_init__(self) -> None:
-        check_choices(self, "crops")
-        check_at_least_one(self, "frames", "crop_pixels", "views", "short_side_pixels")
-
-    def test_input(self) -> TestInput:
-        """These fields alone (what a worker needs), from an options class that extends this one."""
-        return TestInput(**{f.name: getattr(self, f.name) for f in dataclasses.fields(TestInput)})
-
-    def sampling(self) -> SamplingOptions:
-        return test_sampling(frames=self.frames, fps=self.fps, views=self.views)
-
-    def spatial(self) -> SpatialOptions:
-        return test_spatial(short_side_pixels=self.short_side_pixels, crop_pixels=self.crop_pixels, crops=self.crops)
-
-    def transform(self) -> ThreeCrop | None:
-        return ThreeCrop(self.crop_pixels) if self.crops == 3 else None
-
-    def describe(self) -> str:
-        window = f"centre {self.frames} frames" if self.views == 1 else f"{self.views} windows of {self.frames} frames"
-        resize = f"short side {self.short_side_pixels}, " if self.short_side_pixels else ""
-        crop = "centre" if self.crops == 1 else "3"
-        return f"{window} at {self.fps:g} fps, {resize}{crop} {self.crop_pixels}x{self.crop_pixels} crop(s), logits averaged"
 
 
 def three_crop_offsets(long_side: int, size: int) -> tuple[int, int, int]:

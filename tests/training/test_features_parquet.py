@@ -64,7 +64,7 @@ def test_a_pool_of_workers_writes_the_same_rows_as_one_process(motion_corpus, ch
 
 def test_the_unit_of_work_and_its_setup_hook_pickle():
     from kinetics.training.features import FeatureJob
-    from kinetics.training.views import TestInput
+    from kinetics.training.options import TestInput
 
     job = FeatureJob("/r", "ckpt.pt", "rgb", TestInput(frames=16, short_side_pixels=None, crop_pixels=32), "cpu", "fp32",
                      1, None, None)
