@@ -10,6 +10,7 @@ its final name: a cache never holds half a file or one that failed its checksum.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -81,30 +82,60 @@ def fetch(
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
-    resumed_from = part.stat().st_size if part.exists() else 0
-    for attempt in range(1, max(1, attempts) + 1):
-        try:
-            _transfer(url, part, timeout_seconds)
-            break
-        except _Transient as err:
-            if attempt >= attempts:
-                raise FetchError(f"{url}: {err} (gave up after {attempts} attempts; rerun to resume from {part.stat().st_size if part.exists() else 0} bytes)") from None
-            time.sleep(retry_pause_seconds * attempt)
-    digest = sha256_of(part)
-    if sha256 and digest != sha256.lower():
-        part.unlink(missing_ok=True)
+    with exclusive(part):
+        resumed_from = part.stat().st_size if part.exists() else 0
+        for attempt in range(1, max(1, attempts) + 1):
+            try:
+                _transfer(url, part, timeout_seconds)
+                break
+            except _Transient as err:
+                if attempt >= attempts:
+                    raise FetchError(f"{url}: {err} (gave up after {attempts} attempts; rerun to resume from {part.stat().st_size if part.exists() else 0} bytes)") from None
+                time.sleep(retry_pause_seconds * attempt)
+        digest = sha256_of(part)
+        if sha256 and digest != sha256.lower():
+            part.unlink(missing_ok=True)
+            _meta_path(part).unlink(missing_ok=True)
+            raise ChecksumError(
+                f"{url}: sha256 {digest} does not match the expected {sha256}; the download was discarded "
+                f"and {dest} was left as it was (a changed upstream file or a bad mirror)"
+            )
+        size = part.stat().st_size
+        with open(part, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(part, dest)
         _meta_path(part).unlink(missing_ok=True)
-        raise ChecksumError(
-            f"{url}: sha256 {digest} does not match the expected {sha256}; the download was discarded "
-            f"and {dest} was left as it was (a changed upstream file or a bad mirror)"
-        )
-    size = part.stat().st_size
-    with open(part, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(part, dest)
-    _meta_path(part).unlink(missing_ok=True)
-    fsync_dir(dest.parent)
-    return Fetched(dest, url, size, digest, resumed_from)
+        fsync_dir(dest.parent)
+        return Fetched(dest, url, size, digest, resumed_from)
+
+
+@contextlib.contextmanager
+def exclusive(part: Path):
+    """Hold ``part``'s lock file (``.<name>.part.lock``) while transferring: a second process fetching
+    the same file (two ``manifests pull`` runs) waits for the first instead of writing into the same
+    part file. The holder deletes the lock file when done, so nothing is left beside the download;
+    a waiter that then holds a deleted file's lock tries again. Advisory (flock), so a crash needs
+    no cleanup; not available on Windows."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    lock = part.with_name(part.name + ".lock")
+    while True:
+        handle = open(lock, "ab")
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            if os.fstat(handle.fileno()).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()  # the previous holder deleted this file: lock the new one
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        handle.close()
 
 
 class _Transient(Exception):

@@ -57,3 +57,23 @@ def test_refuses_what_it_cannot_fetch(served, tmp_path):
     with pytest.raises(FetchError, match="HTTP 403"):
         fetch(server.url("status/403/blob.bin"), tmp_path / "x", attempts=1)
     assert not (tmp_path / "x").exists()
+
+
+def test_a_second_fetch_of_the_same_file_waits_for_the_first(served, tmp_path):
+    """Two `manifests pull` runs of one version must not write into one part file together."""
+    import threading
+
+    from kinetics.fetch import exclusive
+
+    server, payload = served
+    dest = tmp_path / "out" / "blob.bin"
+    results = []
+    dest.parent.mkdir()
+    with exclusive(part_path(dest)):  # as another process would, mid-download
+        waiting = threading.Thread(target=lambda: results.append(fetch(server.url("files/blob.bin"), dest)))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and server.requests == [] and not part_path(dest).exists()
+    waiting.join(10)
+    assert not waiting.is_alive() and dest.read_bytes() == payload and results[0].bytes == len(payload)
+    assert list(dest.parent.iterdir()) == [dest]  # no part, no lock file left beside it
