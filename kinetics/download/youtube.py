@@ -43,6 +43,41 @@ class FetchFailed(KineticsError):
         super().__init__(f"{failure.reason.value}: {failure.message}")
 
 
+_COOKIE_PREFIX = "kinetics-cookies-"
+
+
+def private_cookie_copy(cookies: Path) -> Path:
+    """A mode-0600 copy of ``cookies`` in the temp directory, named after this process.
+
+    yt-dlp writes its jar back into the file it read, so workers must not share the user's file.
+    A worker killed with SIGKILL cannot delete its copy; the next worker to start deletes every
+    copy whose process is gone (copies of live processes, or other users', are left alone).
+    """
+    directory = Path(tempfile.gettempdir())
+    for stale in directory.glob(f"{_COOKIE_PREFIX}*.txt") if os.name == "posix" else ():  # os.kill(pid, 0) kills on Windows
+        owner = stale.name[len(_COOKIE_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            try:
+                if stale.stat().st_uid == os.getuid():
+                    stale.unlink()
+            except OSError:
+                pass  # another worker got there first
+    handle, name = tempfile.mkstemp(prefix=f"{_COOKIE_PREFIX}{os.getpid()}-", suffix=".txt", dir=directory)
+    os.close(handle)
+    shutil.copyfile(cookies, name)
+    return Path(name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
 @dataclass(frozen=True)
 class CookiesFromBrowser:
     """``BROWSER[+KEYRING][:PROFILE][::CONTAINER]``, as yt-dlp's ``--cookies-from-browser`` takes it."""
@@ -175,11 +210,8 @@ class YoutubeFetcher:
             params["ratelimit"] = options.rate_limit_bytes
         self._cookie_copy = None
         if options.cookies:  # yt-dlp writes the jar back on close: each worker gets its own copy
-            handle, name = tempfile.mkstemp(prefix="kinetics-cookies-", suffix=".txt")
-            os.close(handle)
-            shutil.copyfile(options.cookies, name)
-            self._cookie_copy = Path(name)
-            params["cookiefile"] = name
+            self._cookie_copy = private_cookie_copy(Path(options.cookies))
+            params["cookiefile"] = str(self._cookie_copy)
         if options.cookies_from_browser:
             params["cookiesfrombrowser"] = options.cookies_from_browser.as_tuple()
         if options.proxy:

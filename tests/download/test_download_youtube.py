@@ -60,3 +60,25 @@ def test_each_worker_reads_a_private_copy_of_the_cookies(tmp_path):
     assert fetcher._ydl.params["proxy"] == "http://127.0.0.1:9" and fetcher._ydl.params["color"] == "never"
     fetcher.close()
     assert not os.path.exists(copy) and cookies.read_bytes() == before  # yt-dlp saved the jar into the copy, not here
+
+
+def test_copies_left_by_killed_workers_are_removed_by_the_next(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from kinetics.download.youtube import private_cookie_copy
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text("# Netscape HTTP Cookie File\n")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    orphan = tmp_path / f"kinetics-cookies-{dead.stdout.strip()}-abc.txt"  # its worker was SIGKILLed
+    orphan.write_text("secret")
+    live = tmp_path / f"kinetics-cookies-{os.getppid()}-def.txt"  # a worker still running
+    live.write_text("secret")
+    unrelated = tmp_path / "kinetics-cookies-notes.txt"
+    unrelated.write_text("keep")
+    copy = private_cookie_copy(cookies)
+    assert copy.name.startswith(f"kinetics-cookies-{os.getpid()}-") and copy.read_text() == cookies.read_text()
+    assert not orphan.exists() and live.exists() and unrelated.exists()
