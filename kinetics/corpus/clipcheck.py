@@ -76,25 +76,46 @@ def _decoded(task: ClipCheckTask, size: int) -> ClipCheck:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             declared = container.duration / 1_000_000 if container.duration else None
-            frames, first, last = 0, None, None
-            for frame in container.decode(stream):
-                if frame.pts is not None:
-                    first = frame.pts if first is None else min(first, frame.pts)
-                    last = frame.pts if last is None else max(last, frame.pts)
-                frames += 1
-            rate = stream.average_rate or stream.guessed_rate
-            fps = float(rate) if rate else None
+            length = decoded_length(container, stream)
             width, height, codec = stream.codec_context.width, stream.codec_context.height, stream.codec_context.name
             has_audio = bool(container.streams.audio)
-            base = stream.time_base
     except (av.error.FFmpegError, OSError, ValueError, EOFError) as err:
         return ClipCheck(task.clip_id, task.path, size, "undecodable", f"PyAV: {err}")
-    if frames == 0:
+    if length.frames == 0:
         return ClipCheck(task.clip_id, task.path, size, "undecodable", "no frame decodes")
-    duration = float((last - first) * base) + (1.0 / fps if fps else 0.0) if first is not None and base else (frames / fps if fps else None)
+    duration, fps, frames = length.seconds, length.fps, length.frames
     media = dict(duration=duration, fps=fps, width=width, height=height, frames=frames, codec=codec, has_audio=has_audio)
     problem, message = _duration_problem(task, duration, declared)
     return ClipCheck(task.clip_id, task.path, size, problem, message, **media)
+
+
+@dataclass(frozen=True)
+class DecodedLength:
+    frames: int
+    seconds: float | None  # None when neither timestamps nor a frame rate tell
+    fps: float | None
+
+
+def decoded_length(container, stream) -> DecodedLength:
+    """Decode every frame of ``stream``: how many there are and how long they last.
+
+    The length runs from the earliest to the latest frame timestamp plus one frame period (the
+    frame count over the rate when frames carry no timestamps). The one rule for the download's
+    check of a new clip and for ``audit --deep``, so the two cannot disagree about a file.
+    """
+    frames, first, last = 0, None, None
+    for frame in container.decode(stream):
+        if frame.pts is not None:
+            first = frame.pts if first is None else min(first, frame.pts)
+            last = frame.pts if last is None else max(last, frame.pts)
+        frames += 1
+    rate = stream.average_rate or stream.guessed_rate
+    fps = float(rate) if rate else None
+    if frames and first is not None and stream.time_base:
+        seconds = float((last - first) * stream.time_base) + (1.0 / fps if fps else 0.0)
+    else:
+        seconds = frames / fps if frames and fps else None
+    return DecodedLength(frames, seconds, fps)
 
 
 def _duration_problem(task: ClipCheckTask, decoded: float | None, declared: float | None) -> tuple[str | None, str | None]:

@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
+from kinetics.corpus.clipcheck import decoded_length
 from kinetics.errors import CorruptClipError
 from kinetics.ffmpeg import FFmpeg, run_ffmpeg
 
@@ -106,23 +107,16 @@ def verify_clip(path: str | os.PathLike, *, expected_seconds: float, tolerance_s
     import av
 
     header = probe_header(path)
-    first = last = None
-    frames = 0
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            for frame in container.decode(stream):
-                if frame.time is not None:
-                    first = frame.time if first is None else first
-                    last = frame.time
-                frames += 1
+            length = decoded_length(container, stream)
     except av.error.FFmpegError as err:
-        raise CorruptClipError(path, f"does not decode (after {frames} frames): {err}") from err
-    if frames == 0:
+        raise CorruptClipError(path, f"does not decode: {err}") from err
+    if length.frames == 0:
         raise CorruptClipError(path, "no video frames")
-    step = 1.0 / header.fps if header.fps else 0.0
-    decoded = (last - first + step) if first is not None else frames * step
+    decoded = length.seconds or 0.0
     if abs(decoded - expected_seconds) > tolerance_seconds:
         raise CorruptClipError(path, f"lasts {decoded:.3f} s, expected {expected_seconds:.3f} s (tolerance {tolerance_seconds} s)")
     return ClipProbe(
@@ -130,7 +124,7 @@ def verify_clip(path: str | os.PathLike, *, expected_seconds: float, tolerance_s
         fps=header.fps,
         width=header.width,
         height=header.height,
-        frames=frames,
+        frames=length.frames,
         codec=header.codec,
         has_audio=header.has_audio,
         bytes=header.bytes,

@@ -33,7 +33,7 @@ class LocalExecutor:
             yield from self._inline(fn, items, setup)
             return
         pending = iter(items)
-        in_flight: dict[Future, Item] = {}
+        in_flight: dict[Future, tuple[Item, ProcessPoolExecutor]] = {}  # each future with the pool it runs on
         exhausted = False
         while True:
             while not exhausted and len(in_flight) < 2 * self.jobs:
@@ -41,16 +41,18 @@ class LocalExecutor:
                 if item is _END:
                     exhausted = True
                     break
-                in_flight[self._submit(fn, item, setup)] = item
+                future = self._submit(fn, item, setup)
+                in_flight[future] = (item, self._pool)
             if not in_flight:
                 return
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
-                item = in_flight.pop(future)
+                item, pool = in_flight.pop(future)
                 try:
                     yield Outcome(item, result=future.result())
                 except BrokenProcessPool as err:
-                    self._discard_pool()
+                    if pool is self._pool:  # a late failure of a pool already replaced must not stop its successor
+                        self._discard_pool()
                     lost = WorkerLostError(f"a worker process died while running this item ({err})")
                     yield Outcome(item, error=lost)
                 except Exception as err:  # the task raised: report it against its item

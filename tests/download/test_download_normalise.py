@@ -94,3 +94,15 @@ def test_arguments_are_a_list_with_absolute_paths(clip_factory, tmp_path):
 def test_bad_options_name_the_value(field, value):
     with pytest.raises(ValueError, match=field):
         NormaliseOptions(**{field: value})
+
+
+@pytest.mark.parametrize("fps", [25, 30])
+def test_the_download_check_and_audit_deep_measure_a_clip_alike(clip_factory, fps):
+    """One rule (kinetics.corpus.clipcheck.decoded_length) for both, so they cannot disagree about a file."""
+    from kinetics.corpus.clipcheck import ClipCheckTask, check_clip
+
+    source = clip_factory(seconds=3, fps=fps, width=160, height=120, audio=True)
+    probe = verify_clip(source, expected_seconds=3.0, tolerance_seconds=0.1)
+    audited = check_clip(ClipCheckTask("c", str(source), recorded_seconds=probe.duration_seconds, tolerance_seconds=0.0))
+    assert audited.ok and audited.duration == pytest.approx(probe.duration_seconds, abs=1e-6)
+    assert audited.frames == probe.frames == 3 * fps
