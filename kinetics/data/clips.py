@@ -34,7 +34,7 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Literal, Sequence, Union, get_args
+from typing import Callable, Literal, Sequence, Union
 
 import numpy as np
 import pyarrow as pa
@@ -47,11 +47,10 @@ from kinetics.data.sampling import SamplingOptions, Window, sample_windows
 from kinetics.data.timebase import stored_indices, target_frame_count
 from kinetics.data.transforms import SpatialOptions, SpatialPlan, apply_plan, mirror_box, negate_flow_x
 from kinetics.errors import CorruptClipError, KineticsError
+from kinetics.models.architecture import MODALITIES, Modality
 
 log = logging.getLogger("kinetics.data")
 
-Modality = Literal["rgb", "flow"]
-MODALITIES: tuple[str, ...] = get_args(Modality)
 ErrorHandler = Callable[[KineticsError, "VideoRecord"], Union[dict, None]]
 OnError = Union[Literal["raise", "skip"], ErrorHandler]
 SKIP_ATTEMPTS = 10  # replacement clips tried before "skip" gives up and raises

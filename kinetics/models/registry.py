@@ -12,15 +12,12 @@ import functools
 import json
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from kinetics.errors import CheckpointError
-from kinetics.models.architecture import IN_CHANNELS
+from kinetics.models.architecture import IN_CHANNELS, MODALITIES, Modality
 from kinetics.models.ports import Port, check_port
 
-Modality = Literal["rgb", "flow"]
-MODALITIES: tuple[str, ...] = get_args(Modality)
 REGISTRY_FILE = "checkpoints.json"
 
 

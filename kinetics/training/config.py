@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
 
 from kinetics.errors import KineticsError
-from kinetics.models.architecture import IN_CHANNELS
+from kinetics.models.architecture import IN_CHANNELS, Modality
 from kinetics.training.flags import option
 
-Stream = Literal["rgb", "flow"]
+Stream = Modality  # what training calls a modality
 Init = Literal["imagenet2d", "checkpoint", "scratch"]
 TrainDataset = Literal["kinetics", "ucf101", "hmdb51"]
 LrSchedule = Literal["plateau", "steps", "constant"]
