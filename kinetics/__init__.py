@@ -30,9 +30,9 @@ _EXPORTS = {
     "corpus_status": "kinetics.corpus.status",
     "write_fingerprint": "kinetics.corpus.fingerprint",
     "compare_fingerprint": "kinetics.corpus.fingerprint",
-    "doctor": "kinetics.doctor",
+    "diagnose": "kinetics.doctor",
     # download
-    "download": "kinetics.download.run",
+    "download_clips": "kinetics.download.run",
     "DownloadOptions": "kinetics.download.run",
     "DownloadSummary": "kinetics.download.run",
     "select_clips": "kinetics.download.select",
@@ -63,18 +63,38 @@ _EXPORTS = {
     "make_executor": "kinetics.executors",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+def lazy_exports(package: str, exports: dict[str, str]):
+    """``(__getattr__, __dir__, __all__)`` for a package whose public names are imported on first use.
+
+    Each subpackage re-exports the names of ``_EXPORTS`` that live in it (and a few more of its
+    own), so ``from kinetics.data import KineticsDataset`` works like ``from kinetics import ...``
+    without ``import kinetics.data`` pulling in torch.
+    """
+    public = sorted(exports)
+
+    def __getattr__(name: str):
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        setattr(importlib.import_module(package), name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return public
+
+    return __getattr__, __dir__, public
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kinetics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+def subpackage_exports(package: str, **extra: str) -> dict[str, str]:
+    """The names of ``_EXPORTS`` defined under ``package``, plus ``extra`` (name -> module).
+
+    A function named like the module that defines it (``kinetics.training.train.train``) is left
+    out: in the subpackage that name is the module, once anything has imported it.
+    """
+    found = {name: module for name, module in _EXPORTS.items() if module.startswith(package + ".")}
+    return {name: module for name, module in found.items() if module.rsplit(".", 1)[1] != name} | extra
 
 
-def __dir__() -> list[str]:
-    return __all__
-
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+__all__ = __all__ + ["__version__"]

@@ -52,7 +52,7 @@ class DoctorReport:
         return "\n".join(lines)
 
 
-def doctor(
+def diagnose(
     *,
     root: str | os.PathLike | None = None,
     version: str = "400",

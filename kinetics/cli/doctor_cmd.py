@@ -30,9 +30,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kinetics.doctor import DEFAULT_BYTES_PER_CLIP, doctor
+    from kinetics.doctor import DEFAULT_BYTES_PER_CLIP, diagnose
 
-    report = doctor(root=args.root, version=args.version, split=args.split, bytes_per_clip=args.bytes_per_clip or DEFAULT_BYTES_PER_CLIP)
+    report = diagnose(root=args.root, version=args.version, split=args.split, bytes_per_clip=args.bytes_per_clip or DEFAULT_BYTES_PER_CLIP)
     if args.json:
         emit_json(report.as_dict())
     else:

@@ -83,7 +83,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kinetics.download.cvdf import CVDF_BASE_URL
-    from kinetics.download.run import DownloadOptions, download
+    from kinetics.download.run import DownloadOptions, download_clips
     from kinetics.download.select import Selection
     from kinetics.download.youtube import DEFAULT_URL_TEMPLATE
     from kinetics.errors import KineticsError
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         raise KineticsError(str(err)) from err
-    summary = download(options)
+    summary = download_clips(options)
     if args.json:
         emit_json(asdict(summary))
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""``download(DownloadOptions)``: select clips, fetch them in parallel, record every attempt.
+"""``download_clips(DownloadOptions)``: select clips, fetch them in parallel, record every attempt.
 
 The driver is the only writer of the index for its run: it records the selected manifest rows
 (``add_targets``) first, hands workers picklable ``ClipTask``s, and appends the records they
@@ -151,7 +151,7 @@ class DownloadSummary:
         return self.ok + self.missing + self.failed
 
 
-def download(options: DownloadOptions) -> DownloadSummary:
+def download_clips(options: DownloadOptions) -> DownloadSummary:
     """Fetch the selected clips into ``options.root``; see the module docstring for the guarantees."""
     started = time.monotonic()
     try:

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
+from kinetics.data.batching import stack_batch
 from kinetics.data.clips import ClipDataset
 from kinetics.data.sampling import SamplingOptions
 from kinetics.data.transforms import SpatialOptions
@@ -168,7 +169,7 @@ def collate_clips(samples: list[dict]) -> dict:
     for key in samples[0] if samples else ():
         values = [s[key] for s in samples]
         if isinstance(values[0], torch.Tensor):
-            batch[key] = torch.stack(values)
+            batch[key] = stack_batch(values)
         elif key in ("label", "index"):
             batch[key] = torch.tensor(values, dtype=torch.int64)
         else:
