@@ -12,8 +12,8 @@ random crop and flip, seed 0); every baseline then reads *the same windows*:
   when torchcodec loads (it needs FFmpeg's shared libraries from the system);
 * the Dataset: ``dataset[i]`` in this process (also with ``decoder="torchcodec"`` where it loads).
 
-These rows are timed in ``--rounds`` interleaved rounds, and each reports its best round, so a busy
-moment on a shared machine does not favour one row. Then a DataLoader with 0, 1 and 2 workers
+These rows are timed window by window (each window through every row in turn), each call's best
+of ``--rounds``, so a busy moment on a shared machine slows all rows alike. Then a DataLoader with 0, 1 and 2 workers
 (batch 4; ``default_collate`` and ``kinetics.data.collate``), steady state over
 ``--loader-items`` items (the first batch, i.e. worker start-up, is not timed).
 
@@ -69,12 +69,23 @@ def make_corpus(root: Path, clip: Path, count: int) -> None:
                        for i in range(count)])
 
 
-def timed(fn, items) -> tuple[float, float]:
-    """(wall, CPU) seconds per item; CPU time is less disturbed by other users of the machine."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    for item in items:
-        fn(item)
-    return (time.perf_counter() - wall) / len(items), (time.process_time() - cpu) / len(items)
+def timed_calls(rows: dict, count: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """Per row, (wall, CPU) seconds per call: for each input, the best of ``rounds`` calls, averaged.
+
+    The rows take their ``j``-th inputs one after another (the same window for every row), so a
+    busy moment on a shared machine slows all rows alike instead of favouring one.
+    """
+    wall = {name: [float("inf")] * count for name in rows}
+    cpu = {name: [0.0] * count for name in rows}
+    for _ in range(max(1, rounds)):
+        for j in range(count):
+            for name, (fn, inputs) in rows.items():
+                started, cpu_started = time.perf_counter(), time.process_time()
+                fn(inputs[j])
+                elapsed = time.perf_counter() - started
+                if elapsed < wall[name][j]:
+                    wall[name][j], cpu[name][j] = elapsed, time.process_time() - cpu_started
+    return {name: (sum(wall[name]) / count, sum(cpu[name]) / count) for name in rows}
 
 
 def decode_only(path: Path, stored: np.ndarray, threads: int) -> int:
@@ -133,7 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--items", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each row reports its best round")
+    parser.add_argument("--rounds", type=int, default=3, help="calls per window and row; the best counts")
     parser.add_argument("--loader-items", type=int, default=64, help="items per DataLoader measurement")
     parser.add_argument("--threads", type=int, default=1, help="decoder threads per item (0: FFmpeg decides)")
     parser.add_argument("--clip", type=Path, default=None, help="a video to use instead of the generated one")
@@ -173,16 +184,11 @@ def main() -> None:
         except MissingDependencyError as err:
             print(f"torchcodec: not measured ({str(err).split('(')[0].strip()})")
         rows["Dataset item (this process)"] = (lambda i: dataset[i], items)
-        best: dict[str, tuple[float, float]] = {}
-        for _ in range(max(1, args.rounds)):  # interleaved, so a busy moment does not favour one row
-            for name, (fn, inputs) in rows.items():
-                wall, cpu = timed(fn, inputs)
-                if name not in best or wall < best[name][0]:
-                    best[name] = (wall, cpu)
+        best = timed_calls(rows, len(items), args.rounds)
 
         print(f"{len(items)} items of {samples[0]['shape']} float32 from {WIDTH}x{HEIGHT} H.264, "
               f"decoder threads={args.threads}, torch threads={torch.get_num_threads()}; "
-              f"decode-only reads ~{np.mean(decoded):.0f} frames/window; best of {args.rounds} interleaved rounds")
+              f"decode-only reads ~{np.mean(decoded):.0f} frames/window; best of {args.rounds} calls per window")
         print("                                    wall ms   CPU ms   ratio to decode-only (wall, CPU)")
         floor, per_item = best["decode-only (PyAV, no conversion)"], best["Dataset item (this process)"]
         for name, (wall, cpu) in best.items():
