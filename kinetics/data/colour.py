@@ -24,6 +24,7 @@ from kinetics.errors import MissingDependencyError
 # Luma/chroma weights (Kr, Kb) by the colour space code FFmpeg stores.
 _KR_KB = {1: (0.2126, 0.0722), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
 _BT601 = (0.299, 0.114)
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class Coefficients:
     r0: np.float32
     g0: np.float32
     b0: np.float32
+
+    @classmethod
+    def for_frame(cls, frame) -> Coefficients:
+        """From a decoded PyAV frame's colour space and range (``yuvj420p`` is full range too)."""
+        full_range = frame.format.name == "yuvj420p" or int(frame.color_range) == _FULL_RANGE
+        return cls.for_stream(int(frame.colorspace), full_range)
 
     @classmethod
     def for_stream(cls, colorspace: int, full_range: bool) -> Coefficients:

@@ -31,7 +31,6 @@ from kinetics.errors import CorruptClipError, MissingDependencyError
 DecoderName = Literal["pyav", "torchcodec"]
 DECODERS: tuple[str, ...] = get_args(DecoderName)
 
-_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 _YUV420 = ("yuv420p", "yuvj420p")
 
 
@@ -137,8 +136,7 @@ class _Window:
             frame = frame.reformat(width=width, height=height, format="yuv420p" if planar else frame.format.name)
         if planar:
             if self.coefficients is None:
-                full_range = frame.format.name == "yuvj420p" or int(frame.color_range) == _FULL_RANGE
-                self.coefficients = Coefficients.for_stream(int(frame.colorspace), full_range)
+                self.coefficients = Coefficients.for_frame(frame)
             convert_frame(*(_plane(p) for p in frame.planes), b, target, self.coefficients, hflip=self.hflip)
         else:
             rgb = frame.to_ndarray(format="rgb24")[b.top : b.top + b.height, b.left : b.left + b.width]

@@ -74,7 +74,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, another user's
-        return True
+        pass
     return True
 
 

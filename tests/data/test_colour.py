@@ -106,3 +106,20 @@ def test_without_numba_the_numpy_path_is_used_and_asking_for_the_kernel_says_why
     assert np.array_equal(out, expected)
     with pytest.raises(MissingDependencyError, match="numba"):
         convert_frame(y, u, v, box, out, c, compiled=True)
+
+
+@pytest.mark.parametrize("tags,expected", [
+    ([], (2, False)),  # untagged: BT.601 limited range, as swscale assumes
+    (["-colorspace", "bt709", "-color_range", "tv"], (1, False)),
+    (["-colorspace", "bt709", "-color_range", "pc"], (1, True)),
+])
+def test_coefficients_follow_the_file_tags(tmp_path, tags, expected):
+    av = pytest.importorskip("av")
+    from kinetics.ffmpeg import run_ffmpeg
+
+    path = tmp_path / "tagged.mp4"
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "2", "-c:v", "libx264",
+                "-pix_fmt", "yuv420p", *tags, str(path)])
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+    assert Coefficients.for_frame(frame) == Coefficients.for_stream(*expected)
