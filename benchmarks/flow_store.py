@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from kinetics.flow.methods import compute_flow
-from kinetics.flow.store import FlowFile, quantise, write_flow_file
+from kinetics.corpus.flowfile import FlowFile, quantise, write_flow_file
 
 CLIPS, FIELDS_PER_CLIP, WINDOW = 650_000, 250, 64
 

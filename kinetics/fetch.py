@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from kinetics.corpus.layout import fsync_dir
+from kinetics.files import fsync_dir
 from kinetics.errors import ChecksumError, KineticsError
 
 CHUNK_BYTES = 1 << 16

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 from kinetics.corpus.audit_report import AuditReport, ClassAudit, ClipIssue, DiskFile, SplitAudit
 from kinetics.corpus.clipcheck import ClipCheck, ClipCheckTask, check_clip
 from kinetics.corpus.index import CorpusIndex
-from kinetics.corpus.layout import RESERVED_TOP_LEVEL, CorpusLayout, is_temp_name, safe_split
+from kinetics.corpus.layout import RESERVED_TOP_LEVEL, CorpusLayout, safe_split
+from kinetics.files import is_temp_name
 from kinetics.corpus.status import targets_with_state
 from kinetics.errors import CorpusError
 from kinetics.executors import EXECUTORS, ExecutorName, Resources, make_executor

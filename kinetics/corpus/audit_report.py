@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from kinetics.corpus.layout import atomic_output
+from kinetics.files import atomic_output
 from kinetics.errors import KineticsError
 
 ISSUE_COLUMNS = ["clip_id", "youtube_id", "label", "split", "status", "reason", "message", "path", "time_start", "time_end"]

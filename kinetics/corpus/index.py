@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from kinetics.corpus.layout import CorpusLayout, atomic_output, fsync_dir, is_temp_name
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import atomic_output, fsync_dir, is_temp_name
 from kinetics.corpus.reasons import STATUSES
 from kinetics.errors import CorpusError
 from kinetics.manifests.schema import MANIFEST_SCHEMA

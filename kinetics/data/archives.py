@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Literal, get_args
 
-from kinetics.corpus.layout import CorpusLayout, publish, temp_path
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import publish, temp_path
 from kinetics.errors import KineticsError, MissingDependencyError
 
 ArchiveFormat = Literal["rar", "zip"]

@@ -13,7 +13,7 @@ HMDB51Dataset share.
 4. one spatial plan (resize, crop, flip: :class:`~kinetics.data.transforms.SpatialOptions`) for
    every stream of the item;
 5. RGB decoded with the crop applied before colour conversion (:mod:`kinetics.data.decoding`),
-   flow read from the clip's flow file (:mod:`kinetics.flow.store`);
+   flow read from the clip's flow file (:mod:`kinetics.corpus.flowfile`);
 6. the optional ``transform(sample) -> sample``, given ``generator=`` (the item's) when it takes
    one, as the classes in :mod:`kinetics.data.transforms` do, so its randomness is seeded too.
 
@@ -41,13 +41,14 @@ import pyarrow as pa
 import torch
 from torch.utils.data import Dataset
 
+from kinetics.corpus.flowfile import FlowFile, dequantise
 from kinetics.corpus.layout import CorpusLayout
 from kinetics.data.decoding import DecoderName, DECODERS, probe_video, read_rgb, torchcodec_decoder
 from kinetics.data.sampling import SamplingOptions, Window, sample_windows
 from kinetics.data.timebase import stored_indices, target_frame_count
 from kinetics.data.transforms import SpatialOptions, SpatialPlan, apply_plan, mirror_box, negate_flow_x
 from kinetics.errors import CorruptClipError, KineticsError
-from kinetics.models.architecture import MODALITIES, Modality
+from kinetics.modality import MODALITIES, Modality
 
 log = logging.getLogger("kinetics.data")
 
@@ -303,16 +304,12 @@ class ClipDataset(Dataset):
         return apply_plan(rgb, replace(plan, box=box, flip=False))
 
     def _open_flow(self, record: VideoRecord):
-        from kinetics.flow.store import FlowFile
-
         if not record.flow_path:
             raise CorruptClipError(self.resolve(record.path), "no flow file for this clip (modalities include 'flow')")
         return FlowFile.open(self.resolve(record.flow_path))
 
     def _flow(self, flow, target: np.ndarray, plan: SpatialPlan) -> torch.Tensor:
         """Field ``k`` aligns with target frame ``k``; the last frame repeats the last field."""
-        from kinetics.flow.store import dequantise
-
         if flow.num_fields < 1:
             raise CorruptClipError(flow.path, "the flow file has no fields")
         fields = stored_indices(target, flow.fps, self.sampling.fps, flow.num_fields)

@@ -19,7 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from kinetics.corpus.layout import CorpusLayout, atomic_output
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import atomic_output
 from kinetics.data.archives import ArchiveError, ArchiveFormat, ExtractionReport, UnsafeArchiveError, extract_archive, list_members
 from kinetics.data.splits import ARCHIVES_DIR, FolderDatasetName, FolderLayout, check_dataset_name
 from kinetics.errors import ChecksumError

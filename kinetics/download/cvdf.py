@@ -26,7 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
 from kinetics.corpus.index import ClipRecord, utcnow
-from kinetics.corpus.layout import CorpusLayout, atomic_output, temp_path
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import atomic_output, temp_path
 from kinetics.corpus.reasons import Reason
 from kinetics.download.classify import Failure
 from kinetics.download.normalise import probe_header

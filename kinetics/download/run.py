@@ -23,7 +23,8 @@ from typing import Literal
 import pyarrow as pa
 
 from kinetics.corpus.index import ClipRecord, CorpusIndex, utcnow
-from kinetics.corpus.layout import CorpusLayout, remove_stale_temps
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import remove_stale_temps
 from kinetics.corpus.reasons import Reason
 from kinetics.download.classify import Failure
 from kinetics.download.cvdf import CVDF_BASE_URL, CvdfMirror, ExtractedClip, fetch_from_cvdf

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from kinetics.corpus.layout import CorpusLayout, atomic_output, safe_label
+from kinetics.corpus.layout import CorpusLayout, safe_label
+from kinetics.files import atomic_output
 from kinetics.errors import CorpusError
 
 THROTTLE_DIR = "throttle"

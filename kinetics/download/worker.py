@@ -20,7 +20,8 @@ from datetime import datetime
 from pathlib import Path
 
 from kinetics.corpus.index import ClipRecord, utcnow
-from kinetics.corpus.layout import CorpusLayout, publish, temp_path
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import publish, temp_path
 from kinetics.corpus.reasons import Reason
 from kinetics.download.classify import Failure, classify_message
 from kinetics.download.normalise import ClipProbe, NormaliseOptions, normalise, probe_header, verify_clip

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from kinetics.corpus.layout import CorpusLayout
 from kinetics.errors import KineticsError, MissingDependencyError
 from kinetics.executors.base import Item, Outcome, Resources, Result, WorkerLostError
 from kinetics.executors.shared_root import NodeName, RootToken, SharedRootError, check_token
@@ -74,7 +73,7 @@ class RayExecutor:
         self.jobs = max(1, int(jobs))
         self.address = address
         self.resources = resources
-        self.root = None if root is None else str(CorpusLayout(Path(root)).root)
+        self.root = None if root is None else str(Path(root).expanduser().absolute())
         self.start_timeout_seconds = start_timeout_seconds
         self._ray = import_ray()
         self._started = False

@@ -15,7 +15,6 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from kinetics.corpus.layout import CorpusLayout
 from kinetics.errors import CorpusError
 
 TOKEN_PREFIX = ".root-token-"
@@ -59,16 +58,16 @@ class RootToken:
 
     @classmethod
     def write(cls, root: str | os.PathLike) -> "RootToken":
-        """Write a fresh token file under ``{root}/index/`` (hidden: audits and journals ignore it)."""
-        layout = CorpusLayout(Path(root))
+        """Write a fresh token file directly under ``root`` (hidden: audits and listings skip dot files)."""
+        directory = Path(root).expanduser().absolute()
         value = secrets.token_hex(16)
-        path = layout.index_dir / f"{TOKEN_PREFIX}{value[:12]}"
+        path = directory / f"{TOKEN_PREFIX}{value[:12]}"
         try:
-            layout.index_dir.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(parents=True, exist_ok=True)
             path.write_text(value)
         except OSError as err:
-            raise CorpusError(f"cannot write to the corpus root {layout.root}: {err.strerror or err}") from err
-        return cls(root=str(layout.root), path=str(path), value=value)
+            raise CorpusError(f"cannot write to the corpus root {directory}: {err.strerror or err}") from err
+        return cls(root=str(directory), path=str(path), value=value)
 
     def check(self) -> NodeName:
         """Read the token back on this node; raise SharedRootError naming the node if it differs."""

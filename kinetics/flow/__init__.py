@@ -4,6 +4,6 @@ from kinetics import lazy_exports, subpackage_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, subpackage_exports(
     __name__,
-    FlowFile="kinetics.flow.store",
-    dequantise="kinetics.flow.store",
+    FlowFile="kinetics.corpus.flowfile",
+    dequantise="kinetics.corpus.flowfile",
 ))

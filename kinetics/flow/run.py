@@ -4,7 +4,7 @@ The run is a list of :class:`FlowJob` (clip id, video, output path, split) from 
 sources: the ok clips of a Kinetics corpus index, or the video files of a prepared UCF-101 /
 HMDB-51 root (``kinetics.data.splits.list_videos``). Each job goes to ``flow_for_clip``, a plain
 picklable function that decodes the clip at the target rate, computes the flow, writes one
-``.kflow`` file (``kinetics.flow.store``) and returns a ``FlowRecord``; the driver is the only
+``.kflow`` file (``kinetics.corpus.flowfile``) and returns a ``FlowRecord``; the driver is the only
 writer of ``{root}/index/flow`` and appends those records in batches.
 
 Resumable: clips whose latest flow record for the method is ``ok`` are skipped (``overwrite``
@@ -28,12 +28,13 @@ from typing import IO, Iterator, Literal, get_args
 import numpy as np
 
 from kinetics.corpus.index import CorpusIndex, FlowRecord
-from kinetics.corpus.layout import CorpusLayout, remove_stale_temps
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import remove_stale_temps
 from kinetics.errors import CorruptClipError, KineticsError
 from kinetics.executors import EXECUTORS, ExecutorName
 from kinetics.flow.frames import read_grey_frames
 from kinetics.flow.methods import FlowParams, Method, check_params, compute_flow, params_to_dict
-from kinetics.flow.store import CODECS, DEFAULT_BOUND, SUFFIX, Codec, FlowFile, write_flow_file
+from kinetics.corpus.flowfile import CODECS, DEFAULT_BOUND, SUFFIX, Codec, FlowFile, write_flow_file
 from kinetics.progress import Progress
 
 Dataset = Literal["kinetics", "ucf101", "hmdb51"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from kinetics.flow.methods import TVL1Params
+from kinetics.flow.params import TVL1Params
 
 FLT_EPSILON = 1.1920928955078125e-07  # std::numeric_limits<float>::epsilon()
 MIN_LEVEL_SIDE = 16  # OpenCV stops building the pyramid before a side would drop below this

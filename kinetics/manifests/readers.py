@@ -22,9 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kinetics.corpus.layout import atomic_output
+from kinetics.files import atomic_output
 from kinetics.errors import ManifestError
 from kinetics.manifests.fastcsv import read_clean_csv
+from kinetics.manifests.fingerprint import FINGERPRINT_KIND, GZIP_MAGIC, Fingerprint
 from kinetics.manifests.schema import MANIFEST_SCHEMA, clip_id_for, normalise_split, row_problem
 
 REQUIRED_COLUMNS = ("youtube_id", "time_start", "time_end")
@@ -128,8 +129,6 @@ class Manifest:
         except json.JSONDecodeError as err:
             raise ManifestError(f"invalid JSON: {err.msg}", file=path, line=err.lineno) from err
         if isinstance(data, dict) and data.get("kind") == FINGERPRINT_KIND:
-            from kinetics.corpus.fingerprint import Fingerprint
-
             Fingerprint.from_file(path)  # refuses a fingerprint whose content does not match its hash
             if data.get("version"):
                 options.setdefault("version", data["version"])
@@ -253,8 +252,6 @@ class Manifest:
         return path
 
 
-FINGERPRINT_KIND = "kinetics-fingerprint"
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _read_bytes(path: Path) -> bytes:

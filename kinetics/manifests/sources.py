@@ -26,7 +26,7 @@ from typing import Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kinetics.corpus.layout import atomic_output
+from kinetics.files import atomic_output
 from kinetics.errors import ChecksumError, ManifestError
 from kinetics.fetch import cache_dir, fetch, sha256_of
 from kinetics.manifests.readers import ImportReport, Manifest

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
+
+from kinetics.modality import MODALITIES, Modality  # noqa: F401  (re-exported: the model side names it here)
 
 LayerKind = Literal["unit", "max_pool", "mixed"]
-Modality = Literal["rgb", "flow"]  # the two streams (the datasets call them modalities)
-MODALITIES: tuple[str, ...] = get_args(Modality)
 #: Input channels of each stream: RGB frames, or optical flow (x and y).
 IN_CHANNELS: dict[str, int] = {"rgb": 3, "flow": 2}
 

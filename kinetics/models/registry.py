@@ -15,7 +15,8 @@ from importlib.resources import files
 from urllib.parse import urlsplit
 
 from kinetics.errors import CheckpointError
-from kinetics.models.architecture import IN_CHANNELS, MODALITIES, Modality
+from kinetics.models.architecture import IN_CHANNELS
+from kinetics.modality import MODALITIES, Modality
 from kinetics.models.ports import Port, check_port
 
 REGISTRY_FILE = "checkpoints.json"

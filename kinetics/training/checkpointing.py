@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kinetics.corpus.layout import atomic_output
+from kinetics.files import atomic_output
 from kinetics.errors import CheckpointError
 from kinetics.models.checkpoints import load_error_reason
 

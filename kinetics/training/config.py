@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
 
 from kinetics.errors import KineticsError
-from kinetics.models.architecture import IN_CHANNELS, Modality
+from kinetics.models.architecture import IN_CHANNELS
+from kinetics.modality import Modality
 from kinetics.training.flags import option
 
 Stream = Modality  # what training calls a modality
@@ -32,6 +33,7 @@ LrSchedule = Literal["plateau", "steps", "constant"]
 Precision = Literal["auto", "fp32", "amp"]
 OnError = Literal["raise", "skip"]
 TemporalPadding = Literal["zeros", "replicate"]
+Crops = Literal[1, 3]  # spatial crops per test view: the centre one (the paper), or three along the long side
 
 
 class ConfigError(KineticsError):

@@ -129,7 +129,7 @@ def embed_batch(batch: ClipBatch, *, job: FeatureJob) -> EmbeddedBatch:
 # -- driver side -----------------------------------------------------------------------------------
 def extract_features(options: FeatureOptions) -> FeatureSummary:
     """Embed every ok clip of ``options.split`` (or of every split) and write ``options.out``."""
-    from kinetics.corpus.layout import publish, temp_path
+    from kinetics.files import publish, temp_path
     from kinetics.executors import Resources, make_executor
     from kinetics.models.checkpoints import open_checkpoint
     from kinetics.progress import Progress

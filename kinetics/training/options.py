@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from kinetics.data.splits import FolderDatasetName
 from kinetics.executors import ExecutorName
-from kinetics.training.config import ConfigError, OnError, Precision, check_at_least_one, check_choice, check_choices
+from kinetics.training.config import ConfigError, Crops, OnError, Precision, check_at_least_one, check_choice, check_choices
 from kinetics.training.flags import option
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from kinetics.data.transforms import SpatialOptions
     from kinetics.training.views import ThreeCrop
 
-Crops = Literal[1, 3]
 TransferMode = Literal["fixed", "full"]
 TransferStream = Literal["rgb", "flow", "both"]
 

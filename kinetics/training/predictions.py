@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from kinetics.corpus.layout import atomic_output
+from kinetics.files import atomic_output
 from kinetics.errors import KineticsError
 
 

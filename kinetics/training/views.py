@@ -14,7 +14,7 @@ import torch
 
 from kinetics.data.sampling import SamplingOptions
 from kinetics.data.transforms import SpatialOptions
-from kinetics.training.options import Crops
+from kinetics.training.config import Crops
 
 VIEW_KEYS = ("rgb", "flow")
 

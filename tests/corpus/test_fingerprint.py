@@ -10,7 +10,7 @@ import pytest
 
 from kinetics.cli.main import main
 from kinetics.corpus.audit import AuditOptions, audit
-from kinetics.corpus.fingerprint import Fingerprint, compare_fingerprint, write_fingerprint
+from kinetics.corpus.fingerprint import Fingerprint, compare_fingerprint, fingerprint_of, write_fingerprint
 from kinetics.errors import ManifestError
 from kinetics.manifests.readers import Manifest
 
@@ -106,6 +106,6 @@ def test_download_fetches_exactly_a_published_fingerprint(serve, clip_factory, t
     assert fingerprint.counts == {"train": 4}  # the val clip was unavailable
     assert main(["download", "--root", str(tmp_path / "B"), "--manifest", str(tmp_path / "A.fingerprint.json.gz"), *common]) == 0
     capsys.readouterr()
-    rebuilt = Fingerprint.from_report(audit(AuditOptions(root=tmp_path / "B")))
+    rebuilt = fingerprint_of(audit(AuditOptions(root=tmp_path / "B")))
     assert rebuilt.splits == fingerprint.splits and rebuilt.digest == fingerprint.digest
     assert compare_fingerprint(rebuilt, fingerprint).same

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kinetics.corpus.layout import CorpusLayout, atomic_output, is_temp_name, publish, safe_label, temp_path
+from kinetics.corpus.layout import CorpusLayout, safe_label
+from kinetics.files import atomic_output, is_temp_name, publish, temp_path
 from kinetics.errors import CorpusError
 
 HOSTILE = ["../../x", "/abs/path", "$(touch pwned)", "a;rm -rf /", "..", ".", "-rf", "`id`", "x/../../y", "\x00nul", "   "]

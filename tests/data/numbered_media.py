@@ -65,7 +65,7 @@ def failed_record(clip_id: str, split: str, status: str) -> ClipRecord:
 
 def add_flow(root: Path, record: ClipRecord, *, fields: int, x_value: int = 191, method: str = "tvl1") -> FlowRecord:
     """A flow file whose y channel repeats the RGB bands of frame k and whose x channel is constant."""
-    from kinetics.flow.store import write_flow_file
+    from kinetics.corpus.flowfile import write_flow_file
 
     layout = CorpusLayout(root)
     rel = layout.flow_relpath(method, record.split, record.label, record.clip_id, ".kflow")

@@ -14,7 +14,8 @@ import pytest
 
 from kinetics.cli.main import main
 from kinetics.corpus.index import CorpusIndex
-from kinetics.corpus.layout import CorpusLayout, is_temp_name
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import is_temp_name
 from kinetics.download.cvdf import CvdfMirror, part_names
 from kinetics.download.normalise import verify_clip
 from kinetics.manifests.schema import clip_id_for

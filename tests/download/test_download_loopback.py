@@ -20,7 +20,8 @@ import pytest
 
 from kinetics.cli.main import main
 from kinetics.corpus.index import CorpusIndex
-from kinetics.corpus.layout import CorpusLayout, is_temp_name, safe_label
+from kinetics.corpus.layout import CorpusLayout, safe_label
+from kinetics.files import is_temp_name
 from kinetics.download.normalise import verify_clip
 from kinetics.download.throttle import SharedThrottle, BackoffPolicy
 from loopback import LoopbackServer

@@ -7,7 +7,8 @@ import shutil
 import pyarrow as pa
 
 from kinetics.corpus.index import ClipRecord, CorpusIndex
-from kinetics.corpus.layout import CorpusLayout, remove_stale_temps, temp_path
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import remove_stale_temps, temp_path
 from kinetics.download.cvdf import ExtractedClip
 from kinetics.download.normalise import NormaliseOptions
 from kinetics.download.run import DownloadOptions, _Tally, plan_tasks

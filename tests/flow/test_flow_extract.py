@@ -13,7 +13,7 @@ import pytest
 
 from kinetics.cli.main import main
 from kinetics.corpus.index import CorpusIndex
-from kinetics.flow.store import FlowFile, dequantise
+from kinetics.corpus.flowfile import FlowFile, dequantise
 from numbered_media import add_clip
 
 FRAMES = 9  # 0.36 s at 25 fps: 8 fields per clip

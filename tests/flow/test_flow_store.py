@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from kinetics.flow.store import FlowFile, FlowFileError, dequantise, quantise, write_flow_file
+from kinetics.corpus.flowfile import FlowFile, FlowFileError, dequantise, quantise, write_flow_file
 
 
 def random_flow(fields=6, height=12, width=20, seed=0) -> np.ndarray:

@@ -12,7 +12,7 @@ from kinetics.data.splits import list_videos
 from kinetics.data.transforms import SpatialOptions
 from kinetics.data.video_folders import HMDB51Dataset, UCF101Dataset
 from kinetics.errors import CorpusError, KineticsError
-from kinetics.flow.store import SUFFIX, write_flow_file
+from kinetics.corpus.flowfile import SUFFIX, write_flow_file
 
 SMALL = {"sampling": SamplingOptions.train(num_frames=8, fps=10), "spatial": SpatialOptions.test(short_side_pixels=None, crop_pixels=16)}
 

@@ -26,7 +26,8 @@ import pytest
 from kinetics.cli.main import main
 from kinetics.corpus.audit import AuditOptions, audit
 from kinetics.corpus.index import CorpusIndex
-from kinetics.corpus.layout import CorpusLayout, is_temp_name
+from kinetics.corpus.layout import CorpusLayout
+from kinetics.files import is_temp_name
 from kinetics.download.normalise import verify_clip
 from kinetics.manifests.schema import clip_id_for
 from loopback import LoopbackServer
@@ -220,7 +221,7 @@ def test_flow_on_ray_equals_flow_on_the_local_pool(ray_instance, flow_corpus, tm
     ray_rows = sorted(CorpusIndex(flow_corpus).flow_state("train", "tvl1", columns=columns).to_pylist(), key=str)
     local_rows = sorted(CorpusIndex(local).flow_state("train", "tvl1", columns=columns).to_pylist(), key=str)
     assert ray_rows == local_rows
-    from kinetics.flow.store import FlowFile
+    from kinetics.corpus.flowfile import FlowFile
 
     for row in ray_rows:
         if row["status"] == "ok":

@@ -23,7 +23,7 @@ def test_every_item_gets_an_outcome_with_the_tasks_own_error(ray_instance, tmp_p
     assert set(outcomes) == set(range(40))
     assert isinstance(outcomes[13].error, ValueError) and "unlucky" in str(outcomes[13].error)
     assert all(outcomes[i].result == i * i for i in range(40) if i != 13)
-    assert not list(tmp_path.glob(f"index/{TOKEN_PREFIX}*")), "the root token outlived the run"
+    assert not list(tmp_path.glob(f"{TOKEN_PREFIX}*")), "the root token outlived the run"
 
 
 @pytest.mark.ray
@@ -74,7 +74,7 @@ def test_an_impossible_reservation_fails_at_once_naming_it(ray_instance):
 def test_a_worker_that_cannot_see_the_root_stops_the_run_naming_its_node(ray_instance, tmp_path):
     executor = make_executor("ray", jobs=2, root=tmp_path)
     with executor:  # the start-up probe passes: every node of this one-node cluster sees the root
-        (token,) = tmp_path.glob(f"index/{TOKEN_PREFIX}*")
+        (token,) = tmp_path.glob(f"{TOKEN_PREFIX}*")
         token.unlink()  # now the workers look for a token that is not there, as on a node's local disk
         with pytest.raises(SharedRootError) as caught:
             list(executor.map_unordered(tasks.square, range(4)))
