@@ -59,6 +59,9 @@ _EXPORTS = {
     "TransferOptions": "kinetics.training.options",
     "extract_features": "kinetics.training.features",
     "FeatureOptions": "kinetics.training.options",
+    "predict": "kinetics.training.predict",
+    "predict_videos": "kinetics.training.predict",
+    "PredictOptions": "kinetics.training.predict_options",
     # execution
     "make_executor": "kinetics.executors",
 }

@@ -55,13 +55,17 @@ class DoctorReport:
 def diagnose(
     *,
     root: str | os.PathLike | None = None,
-    version: str = "400",
+    version: str | None = None,
     split: str | None = None,
     bytes_per_clip: int = DEFAULT_BYTES_PER_CLIP,
     today: date | None = None,
     stale_after_days: int = STALE_AFTER_DAYS,
 ) -> DoctorReport:
-    """Run every check; ``root``/``version``/``split`` size the disk check for the requested download."""
+    """Run every check; ``root``/``version``/``split`` size the disk check for the requested download.
+
+    Without ``version``, a root that already has a manifest (a custom corpus of 7 clips, say) is
+    sized from that manifest; otherwise from Kinetics-400.
+    """
     today = today or date.today()
     checks: list[tuple[str, Callable[[], Check]]] = [
         ("ffmpeg", _ffmpeg),
@@ -90,15 +94,21 @@ def _safely(name: str, check: Callable[[], Check]) -> Check:
 
 def _ffmpeg() -> Check:
     from kinetics.errors import MissingDependencyError
-    from kinetics.ffmpeg import find_ffmpeg
+    from kinetics.ffmpeg import MIN_VERSION, find_ffmpeg
 
     try:
         ffmpeg = find_ffmpeg()
     except MissingDependencyError as err:
-        return Check("ffmpeg", "fail", str(err), advice="pip install imageio-ffmpeg, or install ffmpeg on PATH")
+        return Check("ffmpeg", "fail", str(err), advice="pip install imageio-ffmpeg, or put ffmpeg >= 7.0 on PATH")
     if ffmpeg.version == "unknown":
         return Check("ffmpeg", "fail", f"{ffmpeg.path} does not run or print a version", advice="set KINETICS_FFMPEG to a working ffmpeg")
-    return Check("ffmpeg", "ok", f"{ffmpeg.version} ({ffmpeg.source}: {ffmpeg.path})")
+    detail = f"{ffmpeg.version} ({ffmpeg.source}: {ffmpeg.path})"
+    if ffmpeg.skipped:  # find_ffmpeg passed over an old one on PATH: say so, it is what the user's shell runs
+        return Check("ffmpeg", "ok", f"{detail}; not PATH's: {ffmpeg.skipped}")
+    if ffmpeg.release is None:
+        return Check("ffmpeg", "warn", f"{detail}; cannot tell its release from the version (>= {'.'.join(map(str, MIN_VERSION))} needed)",
+                     advice="set KINETICS_FFMPEG to a released ffmpeg if downloads misreport failures")
+    return Check("ffmpeg", "ok", detail)
 
 
 def _yt_dlp(today: date, stale_after_days: int) -> Check:
@@ -182,11 +192,13 @@ def _writable(name: str, path: Path) -> Check:
     return Check(name, "ok", f"{target} is writable{note}")
 
 
-def _disk(where: Path, version: str, split: str | None, bytes_per_clip: int, *, required: bool) -> Check:
+def _disk(where: Path, version: str | None, split: str | None, bytes_per_clip: int, *, required: bool) -> Check:
     """Room for the clips still to download; a hard failure only when a --root was named."""
-    clips, basis = _clips_needed(where, version, split)
+    own = _corpus_clips_needed(where, split) if version is None else None
+    version = version or "400"
+    clips, basis = own if own is not None else _clips_needed(where, version, split)
     free = shutil.disk_usage(_existing_parent(where.expanduser().absolute())).free
-    scope = f"Kinetics-{version} {split or 'all splits'}"
+    scope = f"{'this corpus' if own is not None else f'Kinetics-{version}'} {split or 'all splits'}"
     if clips is None:
         return Check("disk", "warn", f"{_gb(free)} free; cannot size {scope}: {basis}", required=False,
                      advice=f"kinetics manifests pull --version {version}")
@@ -222,6 +234,22 @@ def _clips_needed(root: Path, version: str, split: str | None) -> tuple[int | No
         return None, f"the size of {', '.join(unknown)} is unknown until its manifest is pulled"
     basis = "registry row counts" if used_registry else "cached manifest"
     return max(0, rows - _ok_clips(root, [normalise_split(split)] if split else None)), basis
+
+
+def _corpus_clips_needed(root: Path, split: str | None) -> tuple[int, str] | None:
+    """Clips of the root's own manifest (index/manifest) not yet ok, or None when it has none."""
+    from kinetics.corpus.index import CorpusIndex
+    from kinetics.manifests.schema import normalise_split
+
+    index = CorpusIndex(root.expanduser())
+    if not index.exists():
+        return None
+    targets = index.targets.latest(["clip_id", "split"])
+    if targets.num_rows == 0:
+        return None
+    splits = [normalise_split(split)] if split else None
+    rows = sum(1 for s in targets.column("split").to_pylist() if splits is None or s in splits)
+    return max(0, rows - _ok_clips(root.expanduser(), splits)), "corpus manifest in index/manifest"
 
 
 def _ok_clips(root: Path, splits: list[str] | None) -> int:

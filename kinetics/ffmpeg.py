@@ -3,6 +3,10 @@
 Resolution order: an explicit path, the ``KINETICS_FFMPEG`` environment variable, ``ffmpeg`` on
 PATH, then the binary shipped in the ``imageio-ffmpeg`` wheel, so a fresh machine works with
 nothing installed system-wide. There is no ffprobe in that wheel: probing is done with PyAV.
+
+Failure handling depends on ffmpeg >= ``MIN_VERSION`` (older ones exit 1 on a full disk instead of
+AVERROR(ENOSPC), and report a stalled input differently), so an older ffmpeg on PATH (Debian 12's
+5.1, say) is passed over for the bundled one, and an older one named explicitly is an error.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 from kinetics.errors import KineticsError, MissingDependencyError
 
 ENV_VAR = "KINETICS_FFMPEG"
+MIN_VERSION = (7, 0)
+_RELEASE = re.compile(r"n?(\d+)\.(\d+)")
 
 
 @dataclass(frozen=True)
@@ -27,30 +33,78 @@ class FFmpeg:
     path: str
     source: str
 
+    skipped: str | None = None  # an older ffmpeg passed over on the way here, and why
+
     @functools.cached_property
     def version(self) -> str:
-        out = subprocess.run([self.path, "-version"], capture_output=True, text=True, check=False)
-        match = re.search(r"ffmpeg version (\S+)", out.stdout)
-        return match.group(1) if match else "unknown"
+        return _version_of(self.path)
+
+    @property
+    def release(self) -> tuple[int, int] | None:
+        """``(major, minor)``, or None for a build that does not say (a git snapshot: ``N-12345-g...``)."""
+        return parse_release(self.version)
+
+    @property
+    def too_old(self) -> bool:
+        return self.release is not None and self.release < MIN_VERSION
+
+
+def parse_release(version: str) -> tuple[int, int] | None:
+    """``5.1.6-0+deb12u1`` -> (5, 1); ``n9.0.2-17-g2a5`` -> (9, 0); ``N-117-gabc`` (git) or ``unknown`` -> None."""
+    match = _RELEASE.match(version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@functools.lru_cache(maxsize=16)
+def _version_of(path: str) -> str:
+    try:
+        out = subprocess.run([path, "-version"], capture_output=True, text=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    match = re.search(r"ffmpeg version (\S+)", out.stdout)
+    return match.group(1) if match else "unknown"
+
+
+def _minimum() -> str:
+    return ".".join(map(str, MIN_VERSION))
 
 
 def find_ffmpeg(explicit: str | os.PathLike | None = None) -> FFmpeg:
-    """Resolve the ffmpeg binary; raise MissingDependencyError naming every place looked at."""
+    """Resolve the ffmpeg binary; raise MissingDependencyError naming every place looked at.
+
+    One named explicitly (argument or ``$KINETICS_FFMPEG``) that is older than ``MIN_VERSION`` is an
+    error; one on PATH that is older is skipped in favour of the bundled binary.
+    """
     if explicit:
-        return FFmpeg(_checked(explicit, "setting"), "setting")
+        return _recent(FFmpeg(_checked(explicit, "setting"), "setting"), "the ffmpeg setting")
     if os.environ.get(ENV_VAR):
-        return FFmpeg(_checked(os.environ[ENV_VAR], f"${ENV_VAR}"), "env")
+        return _recent(FFmpeg(_checked(os.environ[ENV_VAR], f"${ENV_VAR}"), "env"), f"${ENV_VAR}")
     on_path = shutil.which("ffmpeg")
+    skipped = None
     if on_path:
-        return FFmpeg(on_path, "path")
+        found = FFmpeg(on_path, "path")
+        if not found.too_old:
+            return found
+        skipped = f"{on_path} is ffmpeg {found.version}, older than {_minimum()}"
     try:
         import imageio_ffmpeg
 
-        return FFmpeg(imageio_ffmpeg.get_ffmpeg_exe(), "imageio")
+        return FFmpeg(imageio_ffmpeg.get_ffmpeg_exe(), "imageio", skipped=skipped)
     except Exception as err:  # imageio-ffmpeg raises RuntimeError when its binary is absent
+        old = f"; {skipped}" if skipped else ""
         raise MissingDependencyError(
-            f"no ffmpeg found: set {ENV_VAR}, put ffmpeg on PATH, or `pip install imageio-ffmpeg` ({err})"
+            f"no ffmpeg >= {_minimum()} found{old}: set {ENV_VAR}, put a recent ffmpeg on PATH, "
+            f"or `pip install imageio-ffmpeg` ({err})"
         ) from err
+
+
+def _recent(ffmpeg: FFmpeg, what: str) -> FFmpeg:
+    if ffmpeg.too_old:
+        raise MissingDependencyError(
+            f"{what} names {ffmpeg.path}, ffmpeg {ffmpeg.version}: kinetics needs ffmpeg >= {_minimum()} "
+            f"(older ones misreport a full disk and stalled downloads); unset it to use the bundled imageio-ffmpeg binary"
+        )
+    return ffmpeg
 
 
 def _checked(candidate: str | os.PathLike, what: str) -> str:

@@ -73,7 +73,7 @@ def remove_stale_temps(finals: Iterable[Path]) -> int:
         if not directory.is_dir():
             continue
         for entry in os.scandir(directory):
-            owner = _TEMP_OWNER.match(entry.name) if is_temp_name(entry.name) else None
+            owner = _TEMP_OWNER.fullmatch(entry.name) if is_temp_name(entry.name) else None
             if owner and owner.group("final") in names:
                 Path(entry.path).unlink(missing_ok=True)
                 removed += 1

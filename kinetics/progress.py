@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import IO
@@ -84,6 +85,8 @@ class Progress:
     ):
         self.counts = ProgressCounts(total=total)
         self.unit = unit
+        self._work = ""  # progress inside items ("pairs 120/4,800"), shown beside the counts
+        self._lock = threading.Lock()  # work() is called from a polling thread
         self._stream = stream or sys.stderr
         self._json = json_lines
         self._json_interval = json_interval_seconds
@@ -98,20 +101,37 @@ class Progress:
     def update(self, outcome: str, n: int = 1) -> None:
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-        setattr(self.counts, outcome, getattr(self.counts, outcome) + n)
-        if self._bar is not None:
-            c = self.counts
-            self._bar.set_postfix_str(
-                f"ok={c.ok} missing={c.missing} failed={c.failed} skipped={c.skipped} "
-                f"{c.per_minute:.1f} {self.unit}s/min ETA {format_duration(c.eta_seconds)}",
-                refresh=False,
-            )
-            self._bar.update(n)
+        with self._lock:
+            setattr(self.counts, outcome, getattr(self.counts, outcome) + n)
+            if self._bar is not None:
+                self._bar.set_postfix_str(self._postfix(), refresh=False)
+                self._bar.update(n)
         now = time.monotonic()
         if self._json is not None and (now - self._last_json >= self._json_interval or self.counts.done == self.counts.total):
             self._last_json = now
             self._json.write(json.dumps({"event": "progress", **self.counts.snapshot()}) + "\n")
             self._json.flush()
+
+    def work(self, done: int, total: int | None, unit: str) -> None:
+        """Progress inside the items (e.g. flow's frame pairs, while one clip takes minutes)."""
+        with self._lock:
+            self._work = f"{unit}s {done:,}/{total:,}" if total else f"{unit}s {done:,}"
+            if self._bar is not None:
+                self._bar.set_postfix_str(self._postfix(), refresh=True)
+            if self._json is not None:
+                self._json.write(json.dumps({"event": "work", "unit": unit, "done": done, "total": total}) + "\n")
+                self._json.flush()
+
+    def _postfix(self) -> str:
+        c = self.counts
+        work = f"{self._work} " if self._work else ""
+        return (f"{work}ok={c.ok} missing={c.missing} failed={c.failed} skipped={c.skipped} "
+                f"{c.per_minute:.1f} {self.unit}s/min ETA {format_duration(c.eta_seconds)}")
+
+    @property
+    def shown(self) -> bool:
+        """Whether notes reach the user (a bar or JSON lines); callers log them otherwise."""
+        return self._bar is not None or self._json is not None
 
     def note(self, message: str) -> None:
         """A line for the user that does not break the bar (back-off notices and the like)."""
@@ -120,6 +140,14 @@ class Progress:
         elif self._json is not None:
             self._json.write(json.dumps({"event": "note", "message": message}) + "\n")
             self._json.flush()
+
+    def warn(self, message: str) -> None:
+        """A line the user must see even without a bar (a run that waits, a source that lacks a part)."""
+        if self.shown:
+            self.note(message)
+        else:
+            self._stream.write(f"kinetics: {message}\n")
+            self._stream.flush()
 
     def close(self) -> None:
         if self._bar is not None:

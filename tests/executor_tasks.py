@@ -42,3 +42,13 @@ def setups_seen(_: int) -> tuple[int, int]:
 
 def visible_gpus(_: int) -> str | None:
     return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def slow_setup() -> None:
+    """A worker setup as slow as importing a large package (download workers take ~1.5 s)."""
+    time.sleep(3.0)
+
+
+def sleep_long(x: int) -> int:
+    time.sleep(60)
+    return x

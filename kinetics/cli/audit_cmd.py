@@ -18,6 +18,7 @@ examples:
   kinetics audit --root /data/k400 --fingerprint k400.fingerprint.json.gz   # publish beside a paper
   kinetics audit --root /data/k400 --compare their.fingerprint.json.gz      # what we lack / have extra
   kinetics audit --root /data/k400 --compact                # merge the index's part files (runs do it past 64)
+  kinetics audit --root /data/k400 --quarantine             # move unreadable index parts to index/quarantine/
 """
 
 
@@ -36,6 +37,8 @@ def register(subparsers) -> None:
     parser.add_argument("--out", default=None, metavar="FILE", help="write one row per clip that is not ok (.csv or .parquet)")
     parser.add_argument("--fix", action="store_true", help="record broken files as failed/corrupt_output and adopt valid unknown files")
     parser.add_argument("--compact", action="store_true", help="merge the index's part files into one per table (safe while downloads run)")
+    parser.add_argument("--quarantine", action="store_true",
+                        help="move unreadable index part files to ROOT/index/quarantine/ first (the clips they recorded become pending)")
     parser.add_argument("--fail-under", type=_fraction, default=None, metavar="FRACTION", help="exit 1 when ok/targets is below this")
     parser.add_argument("--fingerprint", default=None, metavar="OUT", help="write the ok clips per split with a content hash (.json or .json.gz)")
     parser.add_argument("--compare", default=None, metavar="FINGERPRINT", help="compare this corpus with a published fingerprint")
@@ -53,12 +56,19 @@ def run(args: argparse.Namespace) -> int:
         address=args.address, cpus_per_task=args.cpus_per_task, tolerance_seconds=args.tolerance,
         show_progress=args.progress,
     )
+    quarantined: list = []
+    if args.quarantine:
+        from kinetics.corpus.index import CorpusIndex
+
+        quarantined = [str(p) for p in CorpusIndex(args.root).quarantine_unreadable()]
     if args.compact:
         from kinetics.corpus.index import CorpusIndex
 
         compacted = CorpusIndex(args.root).compact()
     report = audit(options)
     output: dict = {"audit": report.as_dict()}
+    if args.quarantine:
+        output["quarantined"] = quarantined
     if args.compact:
         output["compacted_files"] = compacted
     if args.out:
@@ -81,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(output)
     else:
+        for path in quarantined:
+            print(f"quarantined unreadable index part: {path}")
         print(report.format())
         if "fix" in output:
             print(f"fixed: {output['fix']['marked_corrupt']} broken clips marked failed (corrupt_output), {output['fix']['adopted']} files adopted")

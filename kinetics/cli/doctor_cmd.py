@@ -22,7 +22,8 @@ def register(subparsers) -> None:
         epilog=EXAMPLES, formatter_class=Examples,
     )
     add_root(parser, required=False)
-    parser.add_argument("--version", default="400", choices=VERSIONS, help="what you will download (sizes the disk check)")
+    parser.add_argument("--version", default=None, choices=VERSIONS,
+                        help="what you will download (sizes the disk check; default: the --root corpus's own manifest, else 400)")
     parser.add_argument("--split", default=None, help="only this split (default: all)")
     parser.add_argument("--bytes-per-clip", type=int, default=None, help="disk estimate per clip (default ~1 MB: 10 s at 256 px short side)")
     add_json(parser)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from kinetics.cli.common import EXIT_OK, Examples, VERSIONS, add_executor, add_json, add_progress, add_root, emit_json
+from kinetics.cli.common import EXIT_FAILURE, EXIT_OK, Examples, VERSIONS, add_executor, add_json, add_progress, add_root, emit_json
 from kinetics.download.normalise import PRESETS  # light: no pyarrow, yt-dlp or PyAV at import
 
 EXAMPLES = """\
@@ -21,7 +22,7 @@ examples:
   kinetics download --root ~/sub --manifest subset.csv --short-side 0                 # any manifest, original size
   kinetics download --root ~/k400 --split val --retry-failed --cookies cookies.txt --sleep 2
   kinetics download --root ~/k400 --split val --rate-limit 2M --proxy socks5://127.0.0.1:1080
-  kinetics download --root ~/k400 --split val --json > summary.json                   # exit 0 even with missing clips
+  kinetics download --root ~/k400 --split val --json > summary.json                   # exit 0 with missing clips, 1 if one failed
   kinetics download --root ~/k400 --split val --source cvdf -j 4                      # the CVDF mirror first ...
   kinetics download --root ~/k400 --split val                                         # ... then YouTube for the rest
 
@@ -108,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
     summary = download_clips(options)
     if args.json:
         emit_json(asdict(summary))
+    failed = summary.failed - summary.lost  # a clip whose worker died is left pending, not recorded failed
+    if failed:  # the rule of every clip command (flow too): exit 1 when a clip of this run was recorded failed
+        print(f"kinetics: {failed} of {summary.selected} clips failed (kinetics status shows why; "
+              "--retry-failed retries them); missing clips are not failures", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 

@@ -47,4 +47,6 @@ def run(args) -> int:
         print(report.format())
         for clip_id, message in report.failed[:5]:
             warn(f"{clip_id}: {message}")
+        predictions = report.predictions or "FILE.parquet  (evaluate again with --predictions FILE.parquet)"
+        print(f"see it: kinetics report --root {report.root} --out report.html --predictions {predictions}")
     return EXIT_OK

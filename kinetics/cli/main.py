@@ -28,6 +28,8 @@ VERBS = {
     "evaluate": ("evaluate_cmd", "accuracy of a checkpoint on a split, beside the paper's figures"),
     "transfer": ("transfer_cmd", "fine-tune or linear-probe I3D on UCF-101 / HMDB-51 (the paper's Tables 4 and 5)"),
     "features": ("features_cmd", "write each clip's I3D embedding to Parquet"),
+    "predict": ("predict_cmd", "top classes of video files with a pretrained I3D"),
+    "report": ("report_cmd", "one self-contained HTML report of a corpus, its results and runs"),
 }
 
 

@@ -57,4 +57,5 @@ def run(args) -> int:
             emit_json(summary.as_dict())
         else:
             print(summary.format())
+            print(f"curves: kinetics report --root {config.root} --out {summary.out / 'report.html'} --run {summary.out}")
     return EXIT_OK

@@ -23,6 +23,7 @@ from kinetics.files import is_temp_name
 from kinetics.corpus.status import targets_with_state
 from kinetics.errors import CorpusError
 from kinetics.executors import EXECUTORS, ExecutorName, Resources, make_executor
+from kinetics.corpus.split_names import check_split
 from kinetics.manifests.schema import normalise_split, parse_clip_id
 from kinetics.progress import Progress
 
@@ -59,6 +60,7 @@ def audit(options: AuditOptions) -> AuditReport:
     if not layout.root.is_dir():
         raise CorpusError(f"corpus root {layout.root} does not exist")
     split = safe_split(normalise_split(options.split)) if options.split else None
+    split = check_split(index, split)  # a mistyped split: an error listing the known ones, not an empty report
     joined = targets_with_state(index, split)
     on_disk, temp_files = _scan(layout, split)
 

@@ -48,6 +48,7 @@ ZSTD_LEVEL = 6
 DEFAULT_BOUND = 20.0
 _ENTRY = np.dtype([("offset", "<u8"), ("length", "<u4"), ("crc32", "<u4")])
 _LENGTH = struct.Struct("<I")
+MAX_SIDE = 65535  # JPEG's limit too; a header claiming more is corrupt, and decoding it would exhaust memory
 
 
 class FlowFileError(KineticsError):
@@ -244,6 +245,8 @@ class FlowFile:
         return wanted, decoded
 
     def _read_span(self, start: int, length: int) -> bytes:
+        if self._data_start + start + length > os.fstat(self._handle.fileno()).st_size:  # never allocate what is not there
+            raise FlowFileError(self.path, "file is truncated: field data runs past the end of the file")
         self._handle.seek(self._data_start + start)
         span = self._handle.read(length)
         if len(span) != length:
@@ -273,12 +276,17 @@ class FlowFile:
 
 
 def _read_header(handle, path: Path) -> tuple[_Header, np.ndarray, int]:
+    """Header and offset table, every size checked against the file's before it is read or allocated
+    (a corrupt header claiming 10^12 fields must be a FlowFileError, not a MemoryError)."""
+    size = os.fstat(handle.fileno()).st_size
     prefix = handle.read(len(MAGIC) + _LENGTH.size)
     if len(prefix) < len(MAGIC) + _LENGTH.size or prefix[:5] != MAGIC[:5]:
         raise FlowFileError(path, "not a kinetics flow file (bad magic)")
     if prefix[: len(MAGIC)] != MAGIC:
         raise FlowFileError(path, f"unsupported flow file version {prefix[6]} (this reader knows {FORMAT_VERSION})")
     (length,) = _LENGTH.unpack(prefix[len(MAGIC) :])
+    if len(prefix) + length > size:
+        raise FlowFileError(path, f"corrupt header: header length {length} runs past the end of the {size}-byte file")
     try:
         raw = json.loads(handle.read(length).decode("utf-8"))
         header = _Header(
@@ -297,11 +305,25 @@ def _read_header(handle, path: Path) -> tuple[_Header, np.ndarray, int]:
         raise FlowFileError(path, f"header describes no valid flow: {header}")
     if header.codec not in CODECS:
         raise FlowFileError(path, f"unknown codec {header.codec!r} (known: {', '.join(CODECS)})")
-    table_bytes = handle.read(header.num_fields * _ENTRY.itemsize)
-    if len(table_bytes) != header.num_fields * _ENTRY.itemsize:
+    if header.height > MAX_SIDE or header.width > MAX_SIDE:
+        raise FlowFileError(path, f"corrupt header: frame size {header.width}x{header.height} (at most {MAX_SIDE} a side)")
+    table_start = len(prefix) + length
+    table_size = header.num_fields * _ENTRY.itemsize
+    if table_start + table_size > size:
+        raise FlowFileError(path, f"corrupt or truncated: the offset table of {header.num_fields} fields needs "
+                                  f"{table_size} bytes, the file has {size - table_start} after the header")
+    table_bytes = handle.read(table_size)
+    if len(table_bytes) != table_size:
         raise FlowFileError(path, "file is truncated (offset table)")
     table = np.frombuffer(table_bytes, dtype=_ENTRY)
-    return header, table, len(prefix) + length + len(table_bytes)
+    data_start = table_start + table_size
+    # A truncated file still opens (its intact fields read; ``_read_span`` refuses the rest), but
+    # fields that end before the file does mean the header or table is not this file's.
+    ends = table["offset"].astype(np.uint64) + table["length"].astype(np.uint64)
+    if len(ends) and int(ends[-1]) < size - data_start:
+        raise FlowFileError(path, f"corrupt or truncated: the fields end at byte {data_start + int(ends[-1])}, "
+                                  f"which does not match the file size {size}")
+    return header, table, data_start
 
 
 def _contiguous_runs(sorted_unique: np.ndarray) -> list[list[int]]:

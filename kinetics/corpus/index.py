@@ -99,6 +99,23 @@ FLOW_SCHEMA = pa.schema(
 )
 
 TARGET_SCHEMA = pa.schema(list(MANIFEST_SCHEMA) + [pa.field("recorded_at", TIMESTAMP)], metadata={"kinetics.schema": "manifest/1"})
+QUARANTINE = "quarantine"  # {root}/index/quarantine/{table}/: unreadable parts moved aside by ``audit --quarantine``
+
+
+class IndexPartError(CorpusError):
+    """A Parquet part of the index cannot be read (truncated, overwritten, wrong schema): names it.
+
+    ``kinetics audit --quarantine`` moves such parts aside; the clips whose rows they held become
+    pending again (a re-run adopts or fetches them), and nothing else is lost.
+    """
+
+    def __init__(self, parts: Sequence[tuple[Path, str]]):
+        self.parts = [(Path(p), why) for p, why in parts]
+        root = self.parts[0][0].parents[2] if self.parts else "ROOT"
+        listed = "; ".join(f"{p}: {why}" for p, why in self.parts)
+        super().__init__(f"unreadable index part{'s' if len(self.parts) > 1 else ''}: {listed}; "
+                         f"run `kinetics audit --root {root} --quarantine` to move {'them' if len(self.parts) > 1 else 'it'} "
+                         f"aside (the clips {'they' if len(self.parts) > 1 else 'it'} recorded become pending again)")
 
 
 def utcnow() -> datetime:
@@ -227,11 +244,13 @@ class Journal:
             parts = self.parts()
             if not parts:
                 return self.schema.empty_table().select(wanted)
-            dataset = ds.dataset([str(p) for p in parts], schema=self.schema, format="parquet")
             try:
+                dataset = ds.dataset([str(p) for p in parts], schema=self.schema, format="parquet")
                 return dataset.to_table(columns=wanted, filter=where)
             except FileNotFoundError:  # a compaction removed a part between listing and reading
                 continue
+            except (pa.ArrowException, OSError) as err:
+                self._raise_unreadable(parts, err)
         raise CorpusError(f"{self.directory}: part files kept vanishing while being read (is something deleting them?)")
 
     def latest(self, columns: Sequence[str] | None = None, where: pc.Expression | None = None) -> pa.Table:
@@ -269,7 +288,10 @@ class Journal:
         parts = self.parts()
         if len(parts) < 2:
             return 0
-        table = pa.concat_tables([pq.read_table(p, schema=self.schema) for p in parts])
+        try:
+            table = pa.concat_tables([pq.read_table(p, schema=self.schema) for p in parts])
+        except (pa.ArrowException, OSError) as err:
+            self._raise_unreadable(parts, err)
         if self.row_id:
             table = _drop_duplicate_rows(table, self.row_id)
         written = self.append(table, prefix="compacted")
@@ -279,6 +301,37 @@ class Journal:
         self._remove_stale_temps()
         fsync_dir(self.directory)
         return len(parts)
+
+    def unreadable_parts(self, parts: Sequence[Path] | None = None) -> list[tuple[Path, str]]:
+        """Each part that does not read in full against the schema, with pyarrow's reason."""
+        bad = []
+        for part in self.parts() if parts is None else parts:
+            try:
+                pq.read_table(part, schema=self.schema)
+            except FileNotFoundError:
+                continue
+            except (pa.ArrowException, OSError) as err:
+                bad.append((part, f"{type(err).__name__}: {err}".splitlines()[0]))
+        return bad
+
+    def quarantine(self, destination: Path) -> list[Path]:
+        """Move every unreadable part into ``destination`` (same filesystem: a rename); returns the new paths."""
+        moved = []
+        for part, _ in self.unreadable_parts():
+            destination.mkdir(parents=True, exist_ok=True)
+            target = destination / part.name
+            os.replace(part, target)
+            moved.append(target)
+        if moved:
+            fsync_dir(self.directory)
+            fsync_dir(destination)
+        return moved
+
+    def _raise_unreadable(self, parts: Sequence[Path], err: BaseException):
+        bad = self.unreadable_parts(parts)
+        if not bad:  # not one part's fault (a transient I/O error): say what pyarrow said, about the directory
+            raise CorpusError(f"cannot read the index table {self.directory}: {err}") from err
+        raise IndexPartError(bad) from err
 
     def _remove_stale_temps(self) -> None:
         """Temp files of appends whose writer died long ago (a live append takes milliseconds)."""
@@ -335,6 +388,16 @@ class CorpusIndex:
     def compact(self) -> dict[str, int]:
         """Merge each journal's part files into one (safe beside running writers); files merged per table."""
         return {"clips": self.clips.compact(), "flow": self.flow.compact(), "manifest": self.targets.compact()}
+
+    def quarantine_unreadable(self) -> list[Path]:
+        """Move unreadable part files to ``{root}/index/quarantine/{table}/``; returns where they went.
+
+        Their rows are gone from the index: clips they recorded become pending (a download re-run
+        adopts published files after verifying them), targets they held are re-added by the next run.
+        """
+        base = self.layout.index_dir / QUARANTINE
+        journals = {"clips": self.clips, "flow": self.flow, "manifest": self.targets}
+        return [path for name, journal in journals.items() for path in journal.quarantine(base / name)]
 
     def compact_if_fragmented(self, max_parts: int = COMPACT_AFTER_PARTS) -> dict[str, int]:
         """Compact the journals that hold more than ``max_parts`` part files (runs call this at the end,

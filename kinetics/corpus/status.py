@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from kinetics.corpus.index import CorpusIndex
 from kinetics.errors import CorpusError
-from kinetics.manifests.schema import normalise_split
+from kinetics.corpus.split_names import check_split
 from kinetics.progress import format_duration
 
 #: columns of the joined target/state table that status and audit work from
@@ -98,7 +98,7 @@ def corpus_status(
     index = CorpusIndex(root)
     if not index.exists():
         raise CorpusError(f"no corpus index under {index.root} (expected {index.layout.index_dir}); run kinetics download first")
-    split = normalise_split(split) if split else None
+    split = check_split(index, split) if split else None  # a mistyped split: an error listing the known ones
     joined = targets_with_state(index, split)
     splits = tuple(_split_status(joined, name) for name in sorted(set(joined.column("split").to_pylist())))
     total = _merge("total", splits)

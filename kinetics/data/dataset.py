@@ -16,11 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kinetics.corpus.index import CorpusIndex
+from kinetics.corpus.split_names import known_splits
 from kinetics.data.clips import ClipDataset, Modality, OnError, RecordTable
 from kinetics.data.decoding import DecoderName
 from kinetics.data.sampling import SamplingOptions
 from kinetics.data.transforms import SpatialOptions
 from kinetics.errors import CorpusError
+from kinetics.manifests.schema import normalise_split
 
 _CLIP_COLUMNS = ["clip_id", "status", "path", "label", "label_index", "duration", "fps", "frames", "width", "height"]
 
@@ -73,7 +75,10 @@ class KineticsDataset(ClipDataset):
         index = CorpusIndex(root)
         if not index.exists():
             raise CorpusError(f"{index.root} has no index (index/clips): not a corpus root, or nothing downloaded yet")
+        split = normalise_split(split)  # "valid", "validate" -> "val", as the manifests store it
         table, counts = _ok_clips(index, split, flow_method if "flow" in tuple(modalities) else None)
+        if counts.ok == 0:
+            raise CorpusError(f"{index.root}: {_why_empty(index, split, counts, flow_method if 'flow' in tuple(modalities) else None)}")
         self.split = split
         self.counts = counts
         sampling, spatial = self._protocol(split == "train", sampling, spatial)
@@ -120,6 +125,29 @@ def _ok_clips(index: CorpusIndex, split: str, flow_method: str | None) -> tuple[
     table = table.rename_columns(["duration_seconds" if c == "duration" else c for c in table.column_names])
     counts = SplitCounts(ok=table.num_rows, missing=by_status.get("missing", 0), failed=by_status.get("failed", 0), no_flow=no_flow)
     return table, counts
+
+
+def _why_empty(index: CorpusIndex, split: str, counts: SplitCounts, flow_method: str | None) -> str:
+    """Why a split opened with no clip: an unknown split, no ok clip, or no ok flow for the method.
+
+    Only runs on the way to an error, so reading every split's state here costs nothing in use.
+    """
+    known = known_splits(index)
+    if split not in known:
+        return f"unknown split {split!r}; this corpus has: {', '.join(known) or 'no splits (nothing downloaded yet)'}"
+    if counts.no_flow == 0:  # no ok clip at all, flow or not
+        if counts.missing or counts.failed:
+            return (f"no ok clips in split {split!r} (missing={counts.missing}, failed={counts.failed}); "
+                    "`kinetics status` shows why, `kinetics download --retry-failed` retries")
+        return f"no clip of split {split!r} has been downloaded yet"
+    flow = index.flow_state(columns=["split", "method", "status"])
+    flow = flow.filter(pc.equal(flow.column("status"), "ok"))
+    where: dict[str, set[str]] = {}
+    for method, flow_split in zip(flow.column("method").to_pylist(), flow.column("split").to_pylist()):
+        where.setdefault(method, set()).add(flow_split)
+    exists = "; ".join(f"{m} ({', '.join(sorted(where[m]))})" for m in sorted(where)) or "no method (run `kinetics flow`)"
+    return (f"split {split!r}: no ok flow for method {flow_method!r} among its {counts.no_flow} ok clips; "
+            f"flow exists for: {exists}")
 
 
 def _class_names(index: CorpusIndex, table: pa.Table) -> list[str] | None:

@@ -154,7 +154,7 @@ def hmdb51_split_files(directory: str | Path, number: int) -> dict[str, Path]:
         raise ManifestError(f"cannot list the HMDB-51 split directory: {err.strerror or err}", file=directory) from err
     files = {}
     for name in names:
-        match = _HMDB_FILE.match(name)
+        match = _HMDB_FILE.fullmatch(name)
         if match and int(match["number"]) == number:
             files[match["label"]] = directory / name
     if not files:

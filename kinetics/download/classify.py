@@ -103,8 +103,14 @@ def classify_message(message: str, *, warnings: Sequence[str] = (), window_beyon
     return Failure(Reason.UNKNOWN, text)
 
 
-def classify_exception(error: BaseException, *, warnings: Sequence[str] = (), window_beyond_end: bool = False) -> Failure:
-    """Classify what yt-dlp raised: the wrapped cause's type first, then its text."""
+def classify_exception(error: BaseException, *, warnings: Sequence[str] = (), window_beyond_end: bool = False,
+                       mirror: bool = False) -> Failure:
+    """Classify what yt-dlp raised: the wrapped cause's type first, then its text.
+
+    ``mirror``: the URL is a ``--url-template`` mirror's, not YouTube's. A mirror that answers 404
+    or 410 does not have the video (``unavailable``, permanent); from YouTube a 404 is a network
+    fault worth retrying.
+    """
     inner = _inner(error)
     message = clean_message(str(error))
     status = getattr(inner, "status", None)
@@ -113,7 +119,11 @@ def classify_exception(error: BaseException, *, warnings: Sequence[str] = (), wi
             return Failure(Reason.THROTTLED, message, backoff=True)
         if status == 403:
             return Failure(Reason.THROTTLED, message)
+        if status in (404, 410) and mirror:
+            return Failure(Reason.UNAVAILABLE, message)
         return Failure(Reason.NETWORK, message)
+    if mirror and re.search(r"HTTP Error (404|410)\b", message):
+        return Failure(Reason.UNAVAILABLE, message)
     if _is_instance(inner, "GeoRestrictedError"):
         return Failure(Reason.GEO_BLOCKED, message)
     if _is_instance(inner, "TransportError") or _is_instance(inner, "IncompleteRead"):

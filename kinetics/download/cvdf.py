@@ -12,7 +12,9 @@ a path here), and the selected clips in them are normalised in parallel into the
 and recorded with ``source="cvdf"``. After a part is done its member list is kept under
 ``{root}/index/cvdf/`` and the part is deleted, so a later run downloads a part again only if it
 holds a clip that is still pending. Clips the mirror does not have get no record at all: the
-same command with ``--source youtube`` fills them in afterwards (or the other way round).
+same command with ``--source youtube`` fills them in afterwards (or the other way round). A part
+(or the replacement archive) the mirror cannot serve is reported and skipped, not fatal: its clips
+stay pending like any other clip the mirror lacks.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from kinetics.files import atomic_output, temp_path
 from kinetics.corpus.reasons import Reason
 from kinetics.download.classify import Failure
 from kinetics.download.normalise import probe_header
-from kinetics.download.worker import ClipTask, DiskFullError, adopt, clip_record, disk_full, encode_and_publish
+from kinetics.download.worker import ClipTask, adopt, clip_record, encode_and_publish, raise_if_disk_full
 from kinetics.download.youtube import FetchFailed
 from kinetics.errors import CorruptClipError, KineticsError
-from kinetics.fetch import fetch
+from kinetics.fetch import FetchError, fetch
 from kinetics.ffmpeg import find_ffmpeg
 
 CVDF_BASE_URL = "https://s3.amazonaws.com/kinetics"
@@ -98,8 +100,7 @@ def process_extracted(item: ExtractedClip) -> tuple[ClipRecord, ...]:
         result = encode_and_publish(raw, probe, encoded, final, task=task, ffmpeg=find_ffmpeg(task.config.fetch.ffmpeg_path))
         return (clip_record(task, started, attempts=attempts, probe=result, source="cvdf"),)
     except FetchFailed as failed:
-        if disk_full(failed.failure.message):
-            raise DiskFullError(f"no space left on the device holding {final.parent}: {failed.failure.message}") from failed
+        raise_if_disk_full(final.parent, failed.failure.message, cause=failed)
         return (clip_record(task, started, attempts=attempts, failure=failed.failure, source="cvdf"),)
     finally:
         raw.unlink(missing_ok=True)
@@ -154,13 +155,17 @@ def _take_part(url: str, path: Path, pending: dict[str, ClipTask], claimed: set[
         if not (known & set(pending)) or not (known - claimed) & set(pending):
             return known
     for attempt in (1, 2):
-        fetched = fetch(url, path)
+        try:
+            fetched = fetch(url, path)
+        except FetchError as err:  # the mirror lacks it (404) or will not serve it: skip it, keep the run going
+            note(f"CVDF part {url} could not be fetched ({err}); its clips stay pending for another source")
+            return set()
         try:
             members, items = _extract(fetched.path, pending, claimed, layout)
             break
         except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
-            if isinstance(err, OSError) and disk_full(str(err)):
-                raise DiskFullError(f"no space left on the device holding {layout.root}: {err}") from err
+            if isinstance(err, OSError):
+                raise_if_disk_full(path.parent, str(err), cause=err, errno_=err.errno)
             path.unlink(missing_ok=True)
             if attempt == 2:
                 note(f"CVDF part {url} is unreadable twice ({err}); its clips stay pending")

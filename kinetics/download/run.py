@@ -27,11 +27,12 @@ from kinetics.corpus.layout import CorpusLayout
 from kinetics.files import remove_stale_temps
 from kinetics.corpus.reasons import Reason
 from kinetics.download.classify import Failure
+from kinetics.download.cookies import run_cookie_dir
 from kinetics.download.cvdf import CVDF_BASE_URL, CvdfMirror, ExtractedClip, fetch_from_cvdf
 from kinetics.download.normalise import NormaliseOptions, Preset
 from kinetics.download.select import Selection, select_clips
 from kinetics.download.throttle import BackoffPolicy, SharedThrottle
-from kinetics.download.worker import ClipTask, DiskFullError, WorkerConfig, clip_record, process_clip, watch_parent
+from kinetics.download.worker import ClipTask, DiskFullError, WorkerConfig, clip_record, process_clip
 from kinetics.download.youtube import DEFAULT_URL_TEMPLATE, CookiesFromBrowser, FetchOptions
 from kinetics.errors import CorpusError, KineticsError
 from kinetics.executors import EXECUTORS, ExecutorName, WorkerLostError
@@ -160,6 +161,11 @@ def download_clips(options: DownloadOptions) -> DownloadSummary:
         mirror = CvdfMirror(options.base_url, options.version) if options.source == "cvdf" else None
     except ValueError as err:
         raise KineticsError(str(err)) from err
+    with run_cookie_dir(config) as config:  # removes the workers' cookie copies however the run ends
+        return _download(options, config, mirror, started)
+
+
+def _download(options: DownloadOptions, config: WorkerConfig, mirror: CvdfMirror | None, started: float) -> DownloadSummary:
     find_ffmpeg(options.ffmpeg)  # a missing ffmpeg is fatal now, not one failed clip at a time
     layout = CorpusLayout(options.root)
     layout.ensure_writable()
@@ -177,16 +183,18 @@ def download_clips(options: DownloadOptions) -> DownloadSummary:
         tally = _Tally(_Recorder(index, options.flush_seconds), progress, throttle)
         if skipped:
             progress.update("skipped", skipped)
+        if tasks:
+            _note_waiting(progress, throttle)  # a back-off left by an earlier run: say why nothing moves
         try:
             with executor:
                 def run(fn, items) -> None:
-                    for outcome in executor.map_unordered(fn, items, setup=watch_parent):
+                    for outcome in executor.map_unordered(fn, items):  # workers die with this driver (see executors.local)
                         tally.take(outcome)
 
                 if mirror is None:
                     run(process_clip, tasks)
                 else:
-                    absent = fetch_from_cvdf(tasks, mirror=mirror, layout=layout, run=run, flush=tally.recorder.flush, note=progress.note)
+                    absent = fetch_from_cvdf(tasks, mirror=mirror, layout=layout, run=run, flush=tally.recorder.flush, note=progress.warn)
         finally:
             tally.recorder.close()
     index.compact_if_fragmented()
@@ -318,6 +326,19 @@ def _crashed(task: ClipTask, error: BaseException | None) -> ClipRecord:
     """A task that raised (a bug): recorded as failed so the run goes on."""
     failure = Failure(Reason.UNKNOWN, f"worker failed: {type(error).__name__}: {error}")
     return clip_record(task, utcnow(), attempts=task.previous_attempts + 1, failure=failure)
+
+
+def _note_waiting(progress: Progress, throttle: SharedThrottle) -> None:
+    """Say that workers will wait before their first request, for how long and why."""
+    seconds, state = throttle.pending_wait()
+    if seconds <= 0:
+        return
+    until = datetime.fromtimestamp(time.time() + seconds).strftime("%H:%M:%S")
+    capped = " (capped by --backoff-cap)" if state.resume_at - time.time() > seconds + 1 else ""
+    why = f": {state.message}" if state.message else ""
+    message = (f"waiting {seconds:.0f} s until {until}{capped} before the first request: "
+               f"back-off recorded in {throttle.path}{why}")
+    progress.warn(message)
 
 
 def _note_backoff(progress: Progress, throttle: SharedThrottle) -> None:

@@ -82,15 +82,25 @@ class SharedThrottle:
         return ThrottleState.from_file(self.path)
 
     def wait(self, *, sleep: Callable[[float], None] = time.sleep, poll_seconds: float = 1.0) -> float:
-        """Block until the shared resume time (re-read while waiting: others may extend it)."""
+        """Block until the shared resume time (re-read while waiting: others may extend it).
+
+        One wait never exceeds the policy's cap: a resume time further out than any back-off could
+        set (a file from a machine with a wrong clock, or edited by hand) would otherwise hang the
+        run silently.
+        """
         waited = 0.0
         while True:
-            remaining = self.state().resume_at - time.time()
+            remaining = min(self.state().resume_at - time.time(), self.policy.cap_seconds - waited)
             if remaining <= 0:
                 return waited
             step = min(remaining, poll_seconds)
             sleep(step)
             waited += step
+
+    def pending_wait(self) -> tuple[float, ThrottleState]:
+        """(seconds a worker would wait now, capped as :meth:`wait` caps it; the state that says so)."""
+        state = self.state()
+        return max(0.0, min(state.resume_at - time.time(), self.policy.cap_seconds)), state
 
     def report_throttled(self, *, request_started_at: float, message: str | None = None) -> ThrottleState:
         """Record a throttle seen by a request that started at ``request_started_at`` (epoch s)."""

@@ -13,6 +13,7 @@ path, the encoder writes another such name, and only a verified encode is rename
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
 import time
 from dataclasses import dataclass, replace
@@ -37,10 +38,23 @@ from kinetics.ffmpeg import FFmpeg, FFmpegError, find_ffmpeg
 
 
 _ENOSPC_EXIT = 256 - errno.ENOSPC  # ffmpeg >= 7 exits with AVERROR(ENOSPC) & 0xff
+#: A failed clip whose directory cannot take this much more is blamed on the disk, not the clip.
+ROOM_BYTES = 1 << 20
 
 
 class DiskFullError(CorpusError):
-    """The corpus filesystem is full: every further clip would fail too, so the run stops."""
+    """The corpus filesystem is full: every further clip would fail too, so the run stops.
+
+    Raised instead of recording the clip, so that a plain re-run, once space is freed, fetches it.
+    """
+
+    def __init__(self, directory: Path | str, cause: str):
+        self.directory = str(directory)
+        self.cause = cause
+        super().__init__(f"no space left on the device holding {directory} (No space left on device): {cause}")
+
+    def __reduce__(self):  # it crosses from worker processes to the driver
+        return (type(self), (self.directory, self.cause))
 
 
 @dataclass(frozen=True)
@@ -90,27 +104,6 @@ class _Worker:
 _WORKERS: dict[WorkerConfig, _Worker] = {}
 
 
-def watch_parent(*, poll_seconds: float = 0.5) -> None:
-    """Executor ``setup``: end this worker when the driver dies (``kill -9`` leaves pool workers waiting forever).
-
-    Does nothing in the driver itself (``--jobs 1`` runs tasks in-process).
-    """
-    import multiprocessing
-    import os
-    import threading
-
-    if multiprocessing.parent_process() is None:
-        return
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(poll_seconds)
-        os._exit(70)  # a clip in progress leaves only temporary files, removed by the next run
-
-    threading.Thread(target=watch, name="kinetics-parent-watch", daemon=True).start()
-
-
 def _worker(config: WorkerConfig) -> _Worker:
     worker = _WORKERS.get(config)
     if worker is None:
@@ -119,6 +112,13 @@ def _worker(config: WorkerConfig) -> _Worker:
         _WORKERS.clear()
         worker = _WORKERS[config] = _Worker(config)
     return worker
+
+
+def close_workers() -> None:
+    """Close this process's fetchers (``--jobs 1`` runs tasks here): the end of a run removes their cookie copies."""
+    for old in _WORKERS.values():
+        old.fetcher.close()
+    _WORKERS.clear()
 
 
 def process_clip(task: ClipTask) -> tuple[ClipRecord, ...]:
@@ -142,7 +142,7 @@ def process_clip(task: ClipTask) -> tuple[ClipRecord, ...]:
         except FetchFailed as failed:
             failure = failed.failure
             if disk_full(failure.message):
-                raise DiskFullError(f"no space left on the device holding {final.parent}: {failure.message}") from failed
+                raise DiskFullError(final.parent, failure.message) from failed
             records.append(clip_record(task, started, attempts=task.previous_attempts + attempt, failure=failure))
             if failure.backoff:
                 worker.throttle.report_throttled(request_started_at=request_started, message=failure.message)
@@ -171,7 +171,11 @@ def _attempt(worker: _Worker, task: ClipTask, final: Path) -> ClipProbe:
         if raw_probe.duration_seconds < task.window_seconds - config.duration_tolerance_seconds:
             raise FetchFailed(_short_failure(task, section, raw_probe.duration_seconds))
         return encode_and_publish(section.path, raw_probe, encoded, final, task=task, ffmpeg=worker.ffmpeg)
-    except OSError as err:  # permissions, a full disk (see disk_full): reported with the clip
+    except FetchFailed as failed:  # checked before the partial files go: they are what fills the disk
+        raise_if_disk_full(final.parent, failed.failure.message, cause=failed, probe=failed.failure.reason in DISK_SUSPECTS)
+        raise
+    except OSError as err:  # permissions, a full disk: reported with the clip unless the disk is full
+        raise_if_disk_full(final.parent, f"{type(err).__name__}: {err}", cause=err, errno_=err.errno)
         raise FetchFailed(Failure(Reason.UNKNOWN, f"{type(err).__name__}: {err}")) from err
     finally:
         for leftover in final.parent.glob(f"{raw.name}*"):
@@ -181,6 +185,43 @@ def _attempt(worker: _Worker, task: ClipTask, final: Path) -> ClipProbe:
 
 def disk_full(message: str) -> bool:
     return "No space left on device" in message or f"ffmpeg exited with code {_ENOSPC_EXIT}" in message or "Disk quota exceeded" in message
+
+
+#: Reasons a full disk can hide behind (a write failed, or a file came out short); the rest
+#: (unavailable, private, throttled...) come from the site before anything is written.
+DISK_SUSPECTS = frozenset({Reason.FFMPEG_ERROR, Reason.CORRUPT_OUTPUT, Reason.UNKNOWN, Reason.NETWORK, Reason.WINDOW_OUT_OF_RANGE})
+
+
+def raise_if_disk_full(directory: Path, message: str, *, cause: BaseException | None = None, errno_: int | None = None,
+                       probe: bool = True) -> None:
+    """Raise DiskFullError when a failure is the disk's: said so, or (``probe``) the directory has no room left.
+
+    A full disk does not always say so: yt-dlp's ffmpeg prints to the terminal and yt-dlp reports
+    only "exited with code N" (1 before ffmpeg 7), and a section cut short by the disk looks like
+    a broken transfer. So after such a failure the directory is tried for real (``no_room``).
+    """
+    if errno_ in (errno.ENOSPC, errno.EDQUOT) or disk_full(message) or (probe and no_room(directory)):
+        raise DiskFullError(directory, message) from cause
+
+
+def no_room(directory: Path, *, need_bytes: int = ROOM_BYTES) -> bool:
+    """True when ``directory`` cannot take ``need_bytes`` more: written and synced for real, since
+    free-space figures miss quotas, reserved blocks and compression. Other errors say nothing."""
+    probe = temp_path(Path(directory) / "room-probe")
+    try:
+        handle = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            block = os.urandom(min(need_bytes, 1 << 16))  # incompressible
+            for _ in range(max(1, need_bytes // len(block))):
+                os.write(handle, block)
+            os.fsync(handle)  # delayed allocation reports ENOSPC only here
+        finally:
+            os.close(handle)
+    except OSError as err:
+        return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    finally:
+        probe.unlink(missing_ok=True)
+    return False
 
 
 def encode_and_publish(source: Path, source_probe: ClipProbe, encoded: Path, final: Path, *, task: ClipTask, ffmpeg: FFmpeg) -> ClipProbe:

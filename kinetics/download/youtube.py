@@ -46,13 +46,21 @@ class FetchFailed(KineticsError):
 _COOKIE_PREFIX = "kinetics-cookies-"
 
 
-def private_cookie_copy(cookies: Path) -> Path:
-    """A mode-0600 copy of ``cookies`` in the temp directory, named after this process.
+def private_cookie_copy(cookies: Path, directory: str | os.PathLike | None = None) -> Path:
+    """A mode-0600 copy of ``cookies`` in ``directory`` (default: the temp directory), named after this process.
 
     yt-dlp writes its jar back into the file it read, so workers must not share the user's file.
-    A worker killed with SIGKILL cannot delete its copy; the next worker to start deletes every
-    copy whose process is gone (copies of live processes, or other users', are left alone).
+    A download run passes its own private directory (``cookies.run_cookie_dir``) and removes it
+    when it ends, so a clean run leaves nothing. A worker killed with SIGKILL cannot delete its
+    copy; the next worker to start deletes every copy whose process is gone (copies of live
+    processes, or other users', are left alone).
     """
+    if directory is not None:
+        Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)  # a Ray worker on another host
+        handle, name = tempfile.mkstemp(prefix=f"{_COOKIE_PREFIX}{os.getpid()}-", suffix=".txt", dir=directory)
+        os.close(handle)
+        shutil.copyfile(cookies, name)
+        return Path(name)
     directory = Path(tempfile.gettempdir())
     for stale in directory.glob(f"{_COOKIE_PREFIX}*.txt") if os.name == "posix" else ():  # os.kill(pid, 0) kills on Windows
         owner = stale.name[len(_COOKIE_PREFIX):].split("-", 1)[0]
@@ -123,6 +131,7 @@ class FetchOptions:
     cookies_from_browser: CookiesFromBrowser | None = None
     proxy: str | None = None
     ffmpeg_path: str | None = None
+    cookie_dir: str | None = None  # where workers put their cookie copies (the run removes it at the end)
 
     def __post_init__(self) -> None:
         url_for(self.url_template, "dQw4w9WgXcQ")  # fails now, not on the first clip
@@ -144,6 +153,20 @@ def url_for(template: str, youtube_id: str) -> str:
     if not re.match(r"^https?://", template):
         raise ValueError(f"url template must be an http(s) URL, got {template!r}")
     return template.replace("{youtube_id}", quote(youtube_id, safe="-_"))
+
+
+def literal_outtmpl(path: str) -> str:
+    """An output template that yt-dlp turns back into exactly ``path``.
+
+    yt-dlp runs ``os.path.expandvars`` over the template and then ``%``-formats it, so a root such
+    as ``/data/$USER/%(id)s`` would land elsewhere. ``%%`` is its escape for ``%``; it has none for
+    ``$`` (its ``$$`` still expands), so each ``$`` is followed by an empty field (``%(x|)s``,
+    whose default is ``''``), which stops expandvars from seeing a variable name after it.
+    """
+    literal = path.replace("%", "%%").replace("$", "$%(kinetics_literal|)s")
+    if literal.startswith("~"):  # expanduser: only a leading ~ expands; a relative path could start with one
+        literal = "%(kinetics_literal|)s" + literal
+    return literal
 
 
 @dataclass(frozen=True)
@@ -209,8 +232,9 @@ class YoutubeFetcher:
         if options.rate_limit_bytes:
             params["ratelimit"] = options.rate_limit_bytes
         self._cookie_copy = None
+        self._closed = False
         if options.cookies:  # yt-dlp writes the jar back on close: each worker gets its own copy
-            self._cookie_copy = private_cookie_copy(Path(options.cookies))
+            self._cookie_copy = private_cookie_copy(Path(options.cookies), options.cookie_dir)
             params["cookiefile"] = str(self._cookie_copy)
         if options.cookies_from_browser:
             params["cookiesfrombrowser"] = options.cookies_from_browser.as_tuple()
@@ -221,6 +245,11 @@ class YoutubeFetcher:
         self._ie_key = "Youtube" if urlsplit(options.url_template).hostname in _YOUTUBE_HOSTS else None
 
     def close(self) -> None:
+        if self._closed:  # closed by the run that owned its cookie directory, then by a later run
+            return
+        self._closed = True
+        if self._cookie_copy is not None and not self._cookie_copy.parent.is_dir():
+            self._ydl.params.pop("cookiefile", None)  # its run already removed the copy: nothing to save
         self._ydl.close()
         if self._cookie_copy is not None:
             self._cookie_copy.unlink(missing_ok=True)
@@ -234,7 +263,7 @@ class YoutubeFetcher:
         self._log.warnings.clear()
         self._log.errors.clear()
         ydl = self._ydl
-        ydl.params["outtmpl"]["default"] = str(raw_path)
+        ydl.params["outtmpl"]["default"] = literal_outtmpl(str(raw_path))
         ydl.params["download_ranges"] = download_range_func(None, [(start_seconds, end_seconds)])
         duration = None
         try:
@@ -251,7 +280,8 @@ class YoutubeFetcher:
             raise
         except Exception as err:  # yt-dlp raises DownloadError, or a bare Python error from an extractor
             beyond = duration is not None and end_seconds > duration
-            raise FetchFailed(classify_exception(err, warnings=tuple(self._log.warnings), window_beyond_end=beyond)) from err
+            raise FetchFailed(classify_exception(err, warnings=tuple(self._log.warnings), window_beyond_end=beyond,
+                                                 mirror=self._ie_key is None)) from err  # a mirror's 404: missing
         finally:
             self._last_request = time.monotonic()
         written = _written_path(result, raw_path)

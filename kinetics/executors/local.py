@@ -1,13 +1,25 @@
-"""A local process pool: the default executor, with nothing to install."""
+"""A local process pool: the default executor, with nothing to install.
+
+Workers die with their driver, however it dies: each sets ``PR_SET_PDEATHSIG`` (Linux) and
+watches its parent's pid (everywhere), so a ``kill -9`` of the driver does not leave workers
+computing and publishing for minutes. While the pool is open, SIGTERM in the driver raises
+``Terminated`` (a KeyboardInterrupt), so ``kill`` flushes the index as Ctrl-C does.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
 from kinetics.executors.base import Item, Outcome, Result, WorkerLostError
+from kinetics.executors.main_guard import check_main_guard
 
 
 class LocalExecutor:
@@ -20,6 +32,8 @@ class LocalExecutor:
 
     def __init__(self, jobs: int = 1):
         self.jobs = max(1, int(jobs))
+        if self.jobs > 1:  # spawned workers re-import the main script: refuse an unguarded one now
+            check_main_guard("spawn")
         self._pool: ProcessPoolExecutor | None = None
 
     def map_unordered(
@@ -70,7 +84,8 @@ class LocalExecutor:
     def _submit(self, fn, item, setup) -> Future:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"), initializer=setup
+                max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                initializer=start_worker, initargs=(setup,),
             )
         try:
             return self._pool.submit(fn, item)
@@ -89,12 +104,18 @@ class LocalExecutor:
             self._pool = None
 
     def __enter__(self) -> "LocalExecutor":
+        self._previous_sigterm = _raise_on_sigterm()
         return self
 
     def __exit__(self, *exc) -> None:
-        if exc and exc[0] is not None:
-            self._terminate()
-        self.close()
+        try:
+            if exc and exc[0] is not None:
+                self._terminate()
+            self.close()
+        finally:
+            if getattr(self, "_previous_sigterm", None) is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+                self._previous_sigterm = None
 
     def _terminate(self) -> None:
         """On Ctrl-C or an error, stop workers now rather than letting them finish their clips."""
@@ -107,3 +128,54 @@ class LocalExecutor:
 
 
 _END = object()
+
+
+class Terminated(KeyboardInterrupt):
+    """The driver got SIGTERM: unwound like Ctrl-C, so what finished is recorded before it exits."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated(f"terminated by signal {signum}")
+
+
+def _raise_on_sigterm():
+    """Install the SIGTERM handler in the main thread (signals can only be handled there); return the old one."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):  # the application has its own: leave it
+        return None
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    return previous
+
+
+def start_worker(setup: Callable[[], Any] | None = None, *, poll_seconds: float = 0.5) -> None:
+    """Pool initializer: tie this worker's life to the driver's, then run the caller's ``setup``."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a pool worker, not the driver running tasks inline
+        die_with_parent(parent.pid, poll_seconds=poll_seconds)
+    if setup is not None:
+        setup()
+
+
+def die_with_parent(parent_pid: int, *, poll_seconds: float = 0.5) -> None:
+    """End this process when ``parent_pid`` does: at once via PR_SET_PDEATHSIG on Linux, and by a
+    watchdog thread on every platform (and in case the parent died before the first could be set)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still works
+    if os.getppid() != parent_pid:  # the driver died while this worker was starting
+        os._exit(70)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_seconds)
+        os._exit(70)  # a task in progress leaves only temporary files, removed by the next run
+
+    threading.Thread(target=watch, name="kinetics-parent-watch", daemon=True).start()

@@ -21,7 +21,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Iterator, Literal, get_args
 
@@ -29,11 +29,14 @@ import numpy as np
 
 from kinetics.corpus.index import CorpusIndex, FlowRecord
 from kinetics.corpus.layout import CorpusLayout
+from kinetics.corpus.split_names import check_split
 from kinetics.files import remove_stale_temps
-from kinetics.errors import CorruptClipError, KineticsError
+from kinetics.errors import CorpusError, CorruptClipError, KineticsError
 from kinetics.executors import EXECUTORS, ExecutorName
+from kinetics.data.timebase import target_frame_count
 from kinetics.flow.frames import read_grey_frames
-from kinetics.flow.methods import FlowParams, Method, check_params, compute_flow, params_to_dict
+from kinetics.flow.pair_progress import PairProgress, report_pairs
+from kinetics.flow.methods import FlowParams, Method, check_params, compute_flow, implementation_record, params_to_dict
 from kinetics.corpus.flowfile import CODECS, DEFAULT_BOUND, SUFFIX, Codec, FlowFile, write_flow_file
 from kinetics.progress import Progress
 
@@ -119,6 +122,7 @@ class FlowSettings:
     batch_size: int
     compiled: bool | None
     overwrite: bool = False  # recompute even where a matching file exists
+    pairs_dir: str | None = None  # where workers report pairs done (kinetics.flow.pair_progress)
 
 
 @dataclass(frozen=True)
@@ -142,14 +146,25 @@ def extract_flow(options: FlowOptions) -> FlowSummary:
 
     started = time.monotonic()
     layout = CorpusLayout(options.root)
-    layout.ensure_writable()
+    if not layout.root.is_dir():  # flow reads clips already there: a mistyped root must not be created
+        raise CorpusError(f"corpus root {layout.root} does not exist (flow needs the clips of `kinetics download` or `kinetics prepare`)")
     index = CorpusIndex(layout.root)
+    if options.dataset == "kinetics":
+        if not index.exists():
+            raise CorpusError(f"{layout.root} has no index (index/clips): not a corpus root, or nothing downloaded yet")
+        options = replace(options, split=check_split(index, options.split))  # "vall": an error listing the splits
+    layout.ensure_writable()
     jobs, skipped = plan_jobs(options, index)
     remove_stale_temps(layout.resolve(job.output_relpath) for job in jobs)
+    progress = Progress(
+        len(jobs) + skipped, description=f"flow {options.method}", show=options.progress, json_lines=options.json_progress
+    )
+    pairs = PairProgress(layout.index_dir, _pairs_total(jobs, options.fps), lambda done, total: progress.work(done, total, "pair"))
     settings = FlowSettings(
         root=str(layout.root), method=options.method, params=options.params, fps=options.fps, bound=options.bound,
         codec=options.codec, jpeg_quality=options.jpeg_quality, device=options.device,
         batch_size=options.batch_size, compiled=options.compiled, overwrite=options.overwrite,
+        pairs_dir=str(pairs.directory),
     )
     threads = max(1, int(options.cpus_per_task or 0) or (os.cpu_count() or 1) // options.jobs)
     auto_gpu = options.gpus_per_job is None and options.method == "tvl1-torch"
@@ -160,12 +175,9 @@ def extract_flow(options: FlowOptions) -> FlowSummary:
             gpus=1.0 if auto_gpu else options.gpus_per_job or 0.0, optional_gpus=auto_gpu,
         ),
     )
-    progress = Progress(
-        len(jobs) + skipped, description=f"flow {options.method}", show=options.progress, json_lines=options.json_progress
-    )
     pending: list[FlowRecord] = []
     adopted, failures = 0, []
-    with progress, executor:
+    with progress, executor, pairs:
         if skipped:
             progress.update("skipped", skipped)
         try:
@@ -175,6 +187,7 @@ def extract_flow(options: FlowOptions) -> FlowSummary:
                 record = outcome.result if outcome.ok else _crashed(outcome.item, settings, outcome.error)
                 pending.append(record)
                 adopted += record.message == ADOPTED
+                pairs.finished(record.clip_id, record.frames or 0 if record.status == "ok" else 0)
                 if record.status != "ok" and len(failures) < 20:
                     failures.append((record.clip_id, record.message or ""))
                 progress.update(record.status)
@@ -268,7 +281,7 @@ def flow_for_clip(job: FlowJob, *, settings: FlowSettings) -> FlowRecord:
         if len(grey) < 2:
             raise CorruptClipError(job.video_path, f"{len(grey)} frame(s) at {settings.fps:g} fps: flow needs at least 2")
         write_flow_file(
-            final, _fields(grey, settings), fps=settings.fps, bound=settings.bound, method=settings.method,
+            final, _fields(grey, settings, job.clip_id), fps=settings.fps, bound=settings.bound, method=settings.method,
             params=stored, codec=settings.codec, quality=settings.jpeg_quality,
         )
         with FlowFile.open(final) as written:
@@ -281,29 +294,31 @@ def flow_for_clip(job: FlowJob, *, settings: FlowSettings) -> FlowRecord:
 
 
 def file_params(settings: FlowSettings) -> dict:
-    """The parameters written into each file (and the index): the method's, plus software versions."""
-    from kinetics import __version__
-
-    software = {"kinetics": __version__}
-    if settings.method == "tvl1-torch":
-        import torch
-
-        software["torch"] = torch.__version__
-    else:
-        import cv2
-
-        software["opencv"] = cv2.__version__
-    return {**params_to_dict(settings.params), "software": software}
+    """The parameters written into each file (and the index): the method's, plus which implementation
+    computed it and the software versions (``tvl1`` names its implementation, e.g. ``tvl1-numba``)."""
+    return {**params_to_dict(settings.params), "software": implementation_record(settings.method, settings.params)}
 
 
-def _fields(grey: np.ndarray, settings: FlowSettings) -> Iterator[np.ndarray]:
-    """Flow fields in chunks of ``batch_size`` pairs, so a long video never holds all its float flow."""
+def _fields(grey: np.ndarray, settings: FlowSettings, clip_id: str = "") -> Iterator[np.ndarray]:
+    """Flow fields in chunks of ``batch_size`` pairs, so a long video never holds all its float flow.
+    After each chunk the pairs done so far are reported, so the driver's bar moves within a clip."""
     for start in range(0, len(grey) - 1, settings.batch_size):
         stop = min(start + settings.batch_size, len(grey) - 1)
         yield from compute_flow(
             grey[start : stop + 1], method=settings.method, params=settings.params, device=settings.device,
             batch_size=settings.batch_size, compiled=settings.compiled,
         )
+        report_pairs(settings.pairs_dir, clip_id, stop)
+
+
+def _pairs_total(jobs: list[FlowJob], fps: float) -> int | None:
+    """Frame pairs the jobs will compute, when the index knows every clip's frames (None otherwise)."""
+    total = 0
+    for job in jobs:
+        if not (job.stored_frames and job.stored_fps):
+            return None
+        total += max(0, target_frame_count(job.stored_frames, job.stored_fps, fps) - 1)
+    return total
 
 
 def _adoptable(final: Path, settings: FlowSettings, stored: dict) -> FlowFile | None:

@@ -2,8 +2,9 @@
 
 It parses with pyarrow and checks every rule of ``schema.row_problem`` on whole columns. It only
 ever accepts a file that has no problem at all, so it never has to say where a problem is: on the
-first doubt (a row that fails a rule, a ragged row, a duplicate clip with two labels) it returns
-None and the row-by-row reader in readers.py takes over and reports each problem with its line.
+first doubt (a row that fails a rule, a ragged row, a duplicate clip with two labels, two windows
+that round to one clip id) it returns None and the row-by-row reader in readers.py takes over and
+reports each problem with its line.
 Both paths produce the same table; tests/manifests hold them to that.
 """
 
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from kinetics.manifests.schema import MANIFEST_SCHEMA, SPLIT_ALIASES, YOUTUBE_ID
+from kinetics.manifests.schema import MANIFEST_SCHEMA, MAX_LABEL_CHARS, MAX_SECONDS, SPLIT_ALIASES, YOUTUBE_ID
 
 COLUMNS = ("youtube_id", "time_start", "time_end", "label", "split")
 
@@ -51,9 +52,11 @@ def read_clean_csv(data: bytes, *, version: str | None, split: str | None, class
     checks = [
         pc.match_substring_regex(youtube_id, YOUTUBE_ID.pattern),
         pc.is_finite(start), pc.is_finite(end),
-        pc.greater_equal(start, 0.0), pc.greater(end, start),
+        pc.greater_equal(start, 0.0), pc.greater(end, start), pc.less_equal(end, MAX_SECONDS),
         pc.greater(pc.utf8_length(splits), 0),
     ]
+    if "label" in text:
+        checks.append(pc.less_equal(pc.utf8_length(text["label"]), MAX_LABEL_CHARS))
     if not all(pc.all(c).as_py() is not False for c in checks):
         return None
     label = text.get("label")
@@ -67,7 +70,10 @@ def read_clean_csv(data: bytes, *, version: str | None, split: str | None, class
     class_list = list(classes) if classes is not None else labels
     if set(labels) - set(class_list):
         return None
-    return _normalised(deduped, class_list, version), table.num_rows - deduped.num_rows, class_list
+    normalised = _normalised(deduped, class_list, version)
+    if pc.count_distinct(normalised.column("clip_id")).as_py() != normalised.num_rows:
+        return None  # two windows round to one clip id: the row-by-row reader names both lines
+    return normalised, table.num_rows - deduped.num_rows, class_list
 
 
 def _splits(column: pa.ChunkedArray | None, default: str | None, rows: int) -> pa.ChunkedArray | pa.Array | None:

@@ -172,6 +172,7 @@ class Manifest:
         """Validate, deduplicate and index rows. ``split`` fills rows that carry none."""
         report = ImportReport(source=source)
         seen: dict[tuple, str | None] = {}
+        ids: dict[str, tuple[int | None, tuple]] = {}  # clip id -> (line, key) of the row that took it
         kept: list[tuple] = []
         for raw in rows:
             report.rows_read += 1
@@ -187,6 +188,16 @@ class Manifest:
                         RowProblem(source, raw.line, f"duplicate of clip {clip_id_for(*key)} with a different label ({seen[key]!r} vs {row[3]!r}); first kept")
                     )
                 continue
+            clip_id = clip_id_for(*key)
+            if clip_id in ids:  # two windows that round to one clip id: one clip would silently vanish
+                first_line, first = ids[clip_id]
+                where = source if first_line is None else f"{source}:{first_line}"
+                report.problems.append(RowProblem(
+                    source, raw.line,
+                    f"window {key[1]:g}-{key[2]:g} has the same clip id {clip_id} as {where} "
+                    f"(window {first[1]:g}-{first[2]:g}); this row is dropped"))
+                continue
+            ids[clip_id] = (raw.line, key)
             seen[key] = row[3]
             kept.append(row)
         if strict and report.problems:
@@ -275,7 +286,13 @@ def _csv_rows(handle: io.StringIO, source: str) -> Iterator[_RawRow]:
     if missing:
         raise ManifestError(f"header lacks column(s) {missing}; found {header}", file=source, line=1)
     pos = {name: header.index(name) for name in header}
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:  # e.g. a 10 MB field: the csv module cannot go on past it
+            raise ManifestError(f"unreadable CSV row: {err}", file=source, line=reader.line_num) from None
         line = reader.line_num
         if not record or all(not f.strip() for f in record):
             continue
@@ -352,12 +369,12 @@ def _normalise(raw: _RawRow, default_split: str | None) -> tuple[str | None, tup
         return f"time_start/time_end must be numbers, got {raw.time_start!r}, {raw.time_end!r}", None
     split = normalise_split(raw.split) if raw.split else (default_split or "")
     youtube_id = raw.youtube_id if isinstance(raw.youtube_id, str) else str(raw.youtube_id)
-    problem = row_problem(youtube_id, start, end, split or "?")
+    label = raw.label.strip() if isinstance(raw.label, str) else None
+    problem = row_problem(youtube_id, start, end, split or "?", label)
     if problem:
         return problem, None
     if not split:
         return "no split column and no split given (pass split=...)", None
-    label = raw.label.strip() if isinstance(raw.label, str) else None
     return None, (youtube_id, start, end, label or None, split)
 
 

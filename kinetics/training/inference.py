@@ -8,12 +8,20 @@ over time. Inference runs with ``torch.inference_mode`` and, on CUDA with ``amp`
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Literal, Mapping
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
+from kinetics.models.classes import (
+    ClassMapping,
+    class_list_for_version,
+    class_names,
+    match_classes,
+)
 from kinetics.models.i3d import I3D
 
 Output = Literal["logits", "embedding"]
@@ -105,3 +113,48 @@ def loss_and_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> LossAndAccu
         return LossAndAccuracy(0.0, 0, 0)
     loss = F.cross_entropy(logits.float(), labels, reduction="sum").item()
     return LossAndAccuracy(loss, int((logits.argmax(dim=1) == labels).sum()), int(labels.numel()))
+
+
+# -- which class each output is -----------------------------------------------------------------------
+def corpus_class_list(root: str | os.PathLike, names: Sequence[str] | None) -> list[str] | None:
+    """The class list a corpus's label_index refers to: its Kinetics version's whole shipped list when the
+    names it has agree with it (a corpus made with ``--classes`` has only some), else ``names`` itself."""
+    if not names:
+        return None if names is None else list(names)
+    shipped = _version_list(root)
+    if shipped is not None and all(not n or (i < len(shipped) and shipped[i] == n) for i, n in enumerate(names)):
+        return list(shipped)
+    return list(names)
+
+
+def _version_list(root: str | os.PathLike) -> tuple[str, ...] | None:
+    """The shipped class list of the one Kinetics version the corpus's targets (or clips) come from, if any."""
+    import pyarrow.compute as pc
+
+    from kinetics.corpus.index import CorpusIndex
+
+    index = CorpusIndex(root)
+    table = index.targets.read(["version"])
+    if not table.num_rows:
+        table = index.clip_state(columns=["version"])
+    versions = [v for v in pc.unique(table.column("version")).to_pylist() if v] if table.num_rows else []
+    name = class_list_for_version(versions[0]) if len(versions) == 1 else None
+    return class_names(name) if name else None
+
+
+def check_classes(
+    models: Mapping[str, I3D], corpus: Sequence[str] | None, *, checkpoint_name: str, corpus_name: str
+) -> ClassMapping:
+    """How the corpus's labels line up with the models' outputs; ``ClassListError`` when they cannot."""
+    model = next(iter(models.values()))
+    classes = next((m.classes for m in models.values() if m.classes is not None), None)
+    return match_classes(classes, corpus, num_classes=model.num_classes, checkpoint_name=checkpoint_name,
+                         corpus_name=corpus_name)
+
+
+def to_checkpoint_labels(labels: torch.Tensor, mapping: ClassMapping) -> torch.Tensor:
+    """Corpus label indices -> the checkpoint's output indices (-1 stays -1)."""
+    if mapping.identity:
+        return labels
+    table = torch.tensor([*mapping.to_checkpoint, -1], dtype=torch.int64)  # index -1 reads the final -1
+    return table[labels.clamp(min=-1, max=len(mapping.to_checkpoint))]

