@@ -94,3 +94,19 @@ def _non_negative(value: Any) -> bool:
 
 def _count(value: Any) -> bool:
     return isinstance(value, int) and value >= 1
+
+
+MIN_LEVEL_SIDE = 16  # OpenCV stops building the TV-L1 pyramid before a side would drop below this
+
+
+def pyramid_sizes(height: int, width: int, *, scale_step: float, nscales: int) -> list[tuple[int, int]]:
+    """(H, W) per level, finest first: each the previous times ``scale_step``, rounded half-even
+    as OpenCV rounds them; no level has a side below ``MIN_LEVEL_SIDE``."""
+    sizes = [(int(height), int(width))]
+    while len(sizes) < nscales:
+        h, w = sizes[-1]
+        smaller = (round(h * scale_step), round(w * scale_step))
+        if min(smaller) < MIN_LEVEL_SIDE:
+            break
+        sizes.append(smaller)
+    return sizes

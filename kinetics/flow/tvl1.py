@@ -21,10 +21,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from kinetics.flow.params import TVL1Params
+from kinetics.flow.params import TVL1Params, pyramid_sizes
 
 FLT_EPSILON = 1.1920928955078125e-07  # std::numeric_limits<float>::epsilon()
-MIN_LEVEL_SIDE = 16  # OpenCV stops building the pyramid before a side would drop below this
 CUBIC_A = -0.75  # OpenCV's bicubic kernel
 
 
@@ -82,18 +81,6 @@ def tvl1_flow(
 
 
 # -- pyramid -------------------------------------------------------------------------------------
-def pyramid_sizes(height: int, width: int, *, scale_step: float, nscales: int) -> list[tuple[int, int]]:
-    """(H, W) per level, finest first: each the previous times ``scale_step``, rounded half-even."""
-    sizes = [(int(height), int(width))]
-    while len(sizes) < nscales:
-        h, w = sizes[-1]
-        smaller = (round(h * scale_step), round(w * scale_step))
-        if min(smaller) < MIN_LEVEL_SIDE:
-            break
-        sizes.append(smaller)
-    return sizes
-
-
 def downsample(images: torch.Tensor, size: tuple[int, int], *, scale_step: float) -> torch.Tensor:
     """``cv2.resize(img, None, fx=s, fy=s, INTER_LINEAR)`` on [B, H, W]: samples at (i + 0.5) / s - 0.5.
 

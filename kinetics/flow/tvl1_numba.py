@@ -34,12 +34,11 @@ import numpy as np
 from numba import njit
 
 from kinetics.errors import KineticsError
-from kinetics.flow.params import TVL1Params
+from kinetics.flow.params import MIN_LEVEL_SIDE, TVL1Params
 
 VERSION = "1"  # bump when a change can alter the flow this module produces (recorded in flow files)
 FLT_EPSILON = np.float32(1.1920928955078125e-07)
 FLT_MAX = np.float32(3.4028234663852886e38)
-MIN_LEVEL_SIDE = 16  # OpenCV drops pyramid levels with a side below this
 MIN_SIDE = 3  # the centred gradient needs 3 pixels a side
 DEFAULTS = TVL1Params()  # OpenCV's defaults
 
@@ -205,18 +204,6 @@ def _all_finite(a):
 
 
 # -- driver -------------------------------------------------------------------------------------
-def pyramid_sizes(height: int, width: int, *, scale_step: float, nscales: int) -> list[tuple[int, int]]:
-    """(H, W) per level, finest first: OpenCV's rounded sizes, stopping before a side < 16."""
-    sizes = [(int(height), int(width))]
-    while len(sizes) < nscales:
-        h, w = sizes[-1]
-        smaller = (round(h * scale_step), round(w * scale_step))
-        if min(smaller) < MIN_LEVEL_SIDE:
-            break
-        sizes.append(smaller)
-    return sizes
-
-
 def _f32(value: float) -> np.float32:
     return np.float32(value)  # OpenCV's static_cast<float>
 

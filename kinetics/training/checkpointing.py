@@ -4,6 +4,7 @@ A checkpoint is one ``torch.save`` dict::
 
     format        "kinetics.train/1"
     state_dict    the model's weights (our names; DDP's "module." prefix removed)
+    classes       what each logit means (the corpus's class names), when the run knew them
     optimizer, schedule, scaler     their state_dicts
     step, epoch, batches_in_epoch   where the run is (batches_in_epoch: batches of ``epoch`` done)
     rng           torch CPU / CUDA, numpy and Python generator states
@@ -100,6 +101,7 @@ def save_training_state(
     payload = {
         "format": FORMAT,
         "state_dict": unwrap(model).state_dict(),
+        "classes": list(getattr(unwrap(model), "classes", None) or []) or None,  # what each logit means, for evaluate's check
         "optimizer": optimizer.state_dict(),
         "schedule": schedule.state_dict(),
         "scaler": scaler.state_dict(),

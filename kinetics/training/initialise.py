@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from kinetics.errors import CheckpointError
 from kinetics.models.architecture import IN_CHANNELS
@@ -28,8 +29,14 @@ def build_model(
     temporal_padding: str = "zeros",
     cache_dir: str | os.PathLike | None = None,
     base_url: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> I3D:
-    """An I3D for ``stream`` with ``num_classes`` outputs, initialised as ``init`` says (in train mode)."""
+    """An I3D for ``stream`` with ``num_classes`` outputs, initialised as ``init`` says (in train mode).
+
+    ``class_names`` (the corpus's, when known) become ``model.classes``; a checkpoint's classifier is
+    kept only when it names the same classes in the same order, since an equal count alone would
+    silently map one class onto another.
+    """
     in_channels = IN_CHANNELS[stream]
     if init == "scratch":
         model = I3D(num_classes, in_channels=in_channels, dropout=dropout, temporal_padding=temporal_padding)
@@ -44,10 +51,13 @@ def build_model(
             raise CheckpointError("init=checkpoint needs a registered checkpoint name or a path (--init-weights)")
         model = load_stream_model(init_weights, stream=stream, dropout=dropout, temporal_padding=temporal_padding,
                                   cache_dir=cache_dir, base_url=base_url)
-        if model.num_classes != num_classes:
+        renamed = class_names is not None and model.classes is not None and tuple(model.classes) != tuple(class_names)
+        if model.num_classes != num_classes or renamed:
             model.replace_logits(num_classes)
     else:
         raise ValueError(f"init must be imagenet2d, checkpoint or scratch, got {init!r}")
+    if class_names is not None and len(class_names) == num_classes:
+        model.classes = tuple(class_names)
     return model.train()
 
 

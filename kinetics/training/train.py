@@ -121,9 +121,11 @@ class _Run:
                               f"{config.split if config.dataset == 'kinetics' else f'fold {config.fold}'})")
         self.num_classes = class_count(config, self.dataset)
         _check_labels(self.dataset, self.num_classes)
+        names = self.dataset.classes if self.dataset.classes and len(self.dataset.classes) == self.num_classes else None
         model = build_model(stream=config.stream, init=config.init, num_classes=self.num_classes,
                             init_weights=config.init_weights, dropout=config.dropout,
-                            temporal_padding=config.temporal_padding, cache_dir=config.cache_dir, base_url=config.base_url)
+                            temporal_padding=config.temporal_padding, cache_dir=config.cache_dir, base_url=config.base_url,
+                            class_names=names)
         if config.bn_momentum is not None:
             for module in model.modules():
                 if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):

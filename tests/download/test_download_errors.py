@@ -71,18 +71,8 @@ def test_malformed_flags_are_usage_errors(tmp_path, capsys, flags):
 
 
 @pytest.fixture
-def tiny_disk(tmp_path):
-    mountpoint = tmp_path / "tiny"
-    mountpoint.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(mountpoint)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mountpoint
-    finally:
-        subprocess.run(["umount", str(mountpoint)], check=False)
+def tiny_disk(tmpfs):
+    return tmpfs("700k")
 
 
 @pytest.mark.network_loopback

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,18 +21,8 @@ pytestmark = pytest.mark.network_loopback
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    mountpoint = tmp_path / "small"
-    mountpoint.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mountpoint)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mountpoint
-    finally:
-        subprocess.run(["umount", str(mountpoint)], check=False)
+def small_disk(tmpfs):
+    return tmpfs("6m")
 
 
 def fill(mountpoint: Path, *, leave_bytes: int) -> Path:

@@ -28,10 +28,10 @@ from kinetics.flow.tvl1_agreement import (
     opencv_sensitivity,
     opencv_tvl1,
 )
+from kinetics.flow.params import pyramid_sizes
 from kinetics.flow.tvl1_numba import (
     TVL1InputError,
     _centered_gradient,
-    pyramid_sizes,
     tvl1_pair,
     tvl1_pairs,
 )

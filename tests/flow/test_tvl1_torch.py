@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from kinetics.flow.methods import TVL1Params
-from kinetics.flow.tvl1 import downsample, median_filter, pyramid_sizes, tvl1_flow, upsample_flow, warp_bicubic
+from kinetics.flow.params import pyramid_sizes
+from kinetics.flow.tvl1 import downsample, median_filter, tvl1_flow, upsample_flow, warp_bicubic
 from moving_media import texture_frames
 
 DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=pytest.mark.gpu)]
