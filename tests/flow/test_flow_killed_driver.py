@@ -122,10 +122,9 @@ with LocalExecutor(jobs=2) as ex:
 """
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
-def test_workers_still_starting_die_with_the_driver(tmp_path, how):
-    """The kill comes while the workers are in their (slow) setup: the window a parent watch started by setup missed."""
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER], env=kinetics_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def kill_once_two_workers_run(argv: list[str], how: int) -> None:
+    """Start ``argv``, wait for two pool workers, send ``how`` to the driver alone; the workers must follow."""
+    driver = subprocess.Popen(argv, env=kinetics_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 30
@@ -137,20 +136,15 @@ def test_workers_still_starting_die_with_the_driver(tmp_path, how):
         assert wait_gone(workers, 5.0) == set(), "workers outlived their driver"
     finally:
         cleanup(driver, workers)
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_workers_still_starting_die_with_the_driver(how):
+    """The kill comes while the workers are in their (slow) setup: the window a parent watch started by setup missed."""
+    kill_once_two_workers_run([sys.executable, "-c", DRIVER], how)
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
 def test_audit_deep_workers_die_with_the_driver(mixed_corpus, how):
-    driver = subprocess.Popen([sys.executable, "-m", "kinetics", "audit", "--root", str(mixed_corpus), "--deep", "--jobs", "2",
-                               "--no-progress"], env=kinetics_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    workers: set[int] = set()
-    try:
-        deadline = time.monotonic() + 30
-        while len(workers := {p for p in descendants(driver.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")}) < 2:
-            assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
-            time.sleep(0.05)
-        driver.send_signal(how)
-        driver.wait(timeout=10)
-        assert wait_gone(workers, 5.0) == set(), "workers outlived their driver"
-    finally:
-        cleanup(driver, workers)
+    kill_once_two_workers_run([sys.executable, "-m", "kinetics", "audit", "--root", str(mixed_corpus), "--deep", "--jobs", "2",
+                               "--no-progress"], how)
