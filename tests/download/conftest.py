@@ -1,7 +1,8 @@
-"""Fixtures of the download tests: a small filesystem that can be filled, for full-disk cases."""
+"""Fixtures of the download tests: a small filesystem that can be filled (full-disk cases), tiny manifests."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,3 +32,17 @@ def tmpfs(tmp_path) -> Iterator[Callable[[str], Path]]:
     finally:
         for mountpoint in mounted:
             subprocess.run(["umount", str(mountpoint)], check=False)
+
+
+@pytest.fixture
+def one_class_manifest() -> Callable[[Path, list[str]], Path]:
+    """``one_class_manifest(path, youtube_ids)`` writes a CSV of 3-second train clips of class "a"."""
+
+    def write(path: Path, youtube_ids: list[str]) -> Path:
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
+            writer.writerows([["a", y, 1, 4, "train"] for y in youtube_ids])
+        return path
+
+    return write

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -23,17 +21,9 @@ def test_wait_never_exceeds_the_cap_whatever_the_file_says(tmp_path):
     assert waited == pytest.approx(0.3) and sum(slept) == pytest.approx(0.3)
 
 
-def _manifest(path: Path, youtube_ids) -> Path:
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
-        writer.writerows([["a", y, 1, 4, "train"] for y in youtube_ids])
-    return path
-
-
 @pytest.mark.network_loopback
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_clean_run_leaves_no_cookie_copies_and_says_why_it_waits(tmp_path, serve, monkeypatch, capsys, caplog, jobs):
+def test_a_clean_run_leaves_no_cookie_copies_and_says_why_it_waits(tmp_path, serve, monkeypatch, capsys, caplog, jobs, one_class_manifest):
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setenv("TMPDIR", str(temp))  # spawned workers
@@ -45,7 +35,7 @@ def test_a_clean_run_leaves_no_cookie_copies_and_says_why_it_waits(tmp_path, ser
     throttle = SharedThrottle(root, BackoffPolicy(1.0, 1.0), host="h")  # left by an earlier run, or a wrong clock
     throttle.path.parent.mkdir(parents=True)
     throttle.path.write_text(json.dumps({"resume_at": time.time() + 1e9, "delay_seconds": 60, "updated_at": time.time(), "message": "HTTP Error 429"}))
-    manifest = _manifest(tmp_path / "m.csv", ["aaaaaaaaaaa", "bbbbbbbbbbb"])
+    manifest = one_class_manifest(tmp_path / "m.csv", ["aaaaaaaaaaa", "bbbbbbbbbbb"])
     began = time.monotonic()
     main(["download", "--root", str(root), "--manifest", str(manifest), "--url-template", server.base_url + "/status/404/{youtube_id}",
           "--jobs", jobs, "--max-attempts", "1", "--backoff-base", "0.5", "--backoff-cap", "1", "--throttle-group", "h",
