@@ -195,6 +195,11 @@ def _download(options: DownloadOptions, config: WorkerConfig, mirror: CvdfMirror
                     run(process_clip, tasks)
                 else:
                     absent = fetch_from_cvdf(tasks, mirror=mirror, layout=layout, run=run, flush=tally.recorder.flush, note=progress.warn)
+        except BaseException:
+            # The pool is gone with every process it started: what they were writing is garbage, and on a
+            # full disk its space is needed now, not at the next run.
+            remove_stale_temps(layout.resolve(task.relpath) for task in tasks)
+            raise
         finally:
             tally.recorder.close()
     index.compact_if_fragmented()

@@ -118,13 +118,59 @@ class LocalExecutor:
                 self._previous_sigterm = None
 
     def _terminate(self) -> None:
-        """On Ctrl-C or an error, stop workers now rather than letting them finish their clips."""
+        """On Ctrl-C or an error, stop workers now rather than letting them finish their clips.
+
+        A worker's own children (yt-dlp's ffmpeg, ours) go first: killed alone, the worker would leave
+        them writing partial files, on a full disk too, after the run has stopped. Once this returns,
+        nothing of the pool writes any more, so the caller may clean up what it left.
+        """
         pool = self._pool
         if pool is None:
             return
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
+            _kill_tree(process.pid)
+        for process in processes:
+            process.join(timeout=5)
         self._discard_pool()
+
+
+def _kill_tree(pid: int | None) -> None:
+    """SIGKILL ``pid`` and every process below it: stopped first, so it cannot start more meanwhile."""
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGSTOP)
+    except OSError:
+        return
+    for victim in [*_descendants(pid), pid]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, parents before their children (from Linux's /proc; none elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        names = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+    for name in names:
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                stat = handle.read()
+            parent = int(stat[stat.rindex(b")") + 2:].split()[1])  # "pid (comm) state ppid ..."
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(0), []):
+            found.append(child)
+            queue.append(child)
+    return found
 
 
 _END = object()
