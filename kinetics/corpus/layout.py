@@ -1,4 +1,4 @@
-"""Where things live under a corpus root, and how files get there safely.
+"""Where things live under a corpus root.
 
     {root}/{split}/{label}/{clip_id}.mp4     labelled clips (label sanitised, see safe_label)
     {root}/{split}/{clip_id}.mp4             unlabelled clips (the test splits)
@@ -7,7 +7,7 @@
 
 Files are written under a hidden temporary name in the final directory and renamed into place
 only when complete (``kinetics.files``), so a crash never leaves a half-written file under a final
-name. The helpers are re-exported here because every corpus writer uses them.
+name.
 """
 
 from __future__ import annotations

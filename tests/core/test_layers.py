@@ -30,25 +30,23 @@ def test_the_package_keeps_its_layers():
     assert "0 broken" in result.stdout
 
 
-def copy_of_package(tmp_path: Path) -> Path:
+def lint_with_added_import(tmp_path: Path, module: str, imported: str) -> subprocess.CompletedProcess:
+    """lint-imports on a copy of the package in which ``module`` imports ``imported`` inside a function."""
     shutil.copytree(REPO / "kinetics", tmp_path / "kinetics", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
-    return tmp_path
+    path = tmp_path.joinpath(*module.split(".")).with_suffix(".py")
+    package, name = imported.rsplit(".", 1)
+    path.write_text(path.read_text() + f"\n\ndef _added():\n    from {package} import {name}\n    return {name}\n")
+    return lint(tmp_path)
 
 
 def test_an_upward_import_inside_a_function_breaks_the_contract_and_is_named(tmp_path):
-    root = copy_of_package(tmp_path)
-    timebase = root / "kinetics" / "data" / "timebase.py"
-    timebase.write_text(timebase.read_text() + "\n\ndef _sneaky():\n    from kinetics.flow import methods\n    return methods\n")
-    result = lint(root)
+    result = lint_with_added_import(tmp_path, "kinetics.data.timebase", "kinetics.flow.methods")
     assert result.returncode != 0
     assert "kinetics.data.timebase -> kinetics.flow.methods" in result.stdout
 
 
 def test_a_cycle_between_sibling_modules_breaks_the_contract(tmp_path):
-    root = copy_of_package(tmp_path)
-    params = root / "kinetics" / "flow" / "params.py"
-    params.write_text(params.read_text() + "\n\ndef _back():\n    from kinetics.flow import tvl1\n    return tvl1\n")
-    result = lint(root)
+    result = lint_with_added_import(tmp_path, "kinetics.flow.params", "kinetics.flow.tvl1")
     assert result.returncode != 0
     assert ".tvl1 -> .params" in result.stdout
