@@ -21,6 +21,7 @@ from kinetics.corpus.flowfile import FlowFile, dequantise
 from kinetics.corpus.index import CorpusIndex
 from kinetics.errors import CorpusError, KineticsError
 from kinetics.files import atomic_output
+from kinetics.data.timebase import target_frame_count
 from kinetics.flow.colour_wheel import flow_scale, flow_to_colour, wheel_legend
 
 PREVIEW_SUFFIXES = (".png", ".mp4")
@@ -99,16 +100,16 @@ def preview_frames(root: str | os.PathLike, clip_id: str, *, method: str | None 
         if require_flow:
             raise CorpusError(note)
         fps = FPS_WITHOUT_FLOW
-        available = _target_frames(video, row, fps)
-        shown = _spread(available, count)
-        return ClipFrames(clip_id, row["label"], row["split"], fps, shown, _rgb(video, row, shown, fps), None, note=note)
+        timing = _stored_timing(video, row)
+        shown = _spread(target_frame_count(timing[1], timing[0], fps), count)
+        return ClipFrames(clip_id, row["label"], row["split"], fps, shown, _rgb(video, timing, shown, fps), None, note=note)
     with FlowFile.open(index.layout.resolve(flow_row["path"])) as flow:
         shown = _spread(flow.num_fields, count)
         pixels = dequantise(flow.read(list(shown))) * np.float32(flow.bound)
         fps, flow_method = flow.fps, flow.method
     scale = flow_scale(pixels)
     colour = flow_to_colour(pixels, max_flow=scale)
-    return ClipFrames(clip_id, row["label"], row["split"], fps, shown, _rgb(video, row, shown, fps), colour,
+    return ClipFrames(clip_id, row["label"], row["split"], fps, shown, _rgb(video, _stored_timing(video, row), shown, fps), colour,
                       method=flow_method, scale_pixels=scale)
 
 
@@ -169,28 +170,25 @@ def _spread(available: int, count: int | None) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unique(np.linspace(0, available - 1, max(count, 1)).round().astype(int)))
 
 
-def _target_frames(video: Path, row: dict, fps: float) -> int:
-    from kinetics.data.decoding import probe_video
-    from kinetics.data.timebase import target_frame_count
-
+def _stored_timing(video: Path, row: dict) -> tuple[float, int]:
+    """(fps, frames) of the stored clip: from its index row, probing the file only when the row lacks them."""
     stored_fps, stored_frames = row["fps"], row["frames"]
     if not stored_fps or not stored_frames:
+        from kinetics.data.decoding import probe_video
+
         info = probe_video(video)
         stored_fps, stored_frames = stored_fps or info.fps, stored_frames or info.frames
-    return target_frame_count(stored_frames, stored_fps, fps)
+    return stored_fps, stored_frames
 
 
-def _rgb(video: Path, row: dict, targets: tuple[int, ...], fps: float) -> np.ndarray:
+def _rgb(video: Path, timing: tuple[float, int], targets: tuple[int, ...], fps: float) -> np.ndarray:
     """uint8 [N, H, W, 3] of target frames ``targets`` at ``fps``, by the loader's rule and decoder."""
-    from kinetics.data.decoding import probe_video, read_rgb
+    from kinetics.data.decoding import read_rgb
     from kinetics.data.timebase import stored_indices
 
     if not targets:
         raise CorpusError(f"{video}: the clip has no frames to show")
-    stored_fps, stored_frames = row["fps"], row["frames"]
-    if not stored_fps or not stored_frames:
-        info = probe_video(video)
-        stored_fps, stored_frames = stored_fps or info.fps, stored_frames or info.frames
+    stored_fps, stored_frames = timing
     wanted = stored_indices(np.asarray(targets), stored_fps, fps, stored_frames)
     rgb = read_rgb(video, wanted)  # float [3, T, H, W] in [-1, 1]
     return ((rgb.permute(1, 2, 3, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
