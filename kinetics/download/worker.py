@@ -140,9 +140,7 @@ def process_clip(task: ClipTask) -> tuple[ClipRecord, ...]:
         try:
             probe = _attempt(worker, task, final)
         except FetchFailed as failed:
-            failure = failed.failure
-            if disk_full(failure.message):
-                raise DiskFullError(final.parent, failure.message) from failed
+            failure = failed.failure  # a full disk was already raised as DiskFullError by _attempt
             records.append(clip_record(task, started, attempts=task.previous_attempts + attempt, failure=failure))
             if failure.backoff:
                 worker.throttle.report_throttled(request_started_at=request_started, message=failure.message)
